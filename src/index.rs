@@ -1,0 +1,640 @@
+//! The question-to-fact index: matches a question in Portuguese or English to a fact card, to a
+//! sentence of the article, or to nothing.
+//!
+//! How a question is read:
+//! 1. [`tokenize`] folds case and accents; numbers and model codes become exact-only tokens.
+//! 2. Lexicon phrases and words become concepts (question words first, so "quando" and "quanto"
+//!    stay apart); stop words are dropped; every other word is kept as its Snowball stem in both
+//!    languages, so no language detection is needed.
+//! 3. A word the index has never seen is corrected token by token (OSA distance bounded by the
+//!    word's length, ties broken by Jaro-Winkler) against the words of the cards, the article and
+//!    the lexicon; a correction counts a little less than an exact hit.
+//!
+//! How a card is scored: every query term weighs its rarity across cards (a word no card knows
+//! weighs most, so "how many *parameters* does R2 have" cannot ride on "R2"). A card scores the
+//! weighted share of the question it covers, blended with how well its closest paraphrase and the
+//! question cover each other. Below [`Tuning::answer_threshold`] the best article sentence is
+//! tried as a direct passage, and below that the index abstains. Thresholds come from the dev set
+//! in `tests/data/devset.tsv` (see `tests/quality.rs`).
+
+use std::collections::{HashMap, HashSet};
+
+use crate::answer::{passage_text, refusal_text, Answer, Lang, Matched};
+use crate::facts::FactCard;
+use crate::lexicon::Lexicon;
+use crate::responses::Responses;
+use crate::text::{fold, is_stopword, stems, stopword_lang, tokenize, TokenKind};
+
+type Key = u32;
+
+/// Scoring constants, measured on the dev set.
+#[derive(Debug, Clone, Copy)]
+pub struct Tuning {
+    /// A card below this score is not answered.
+    pub answer_threshold: f32,
+    /// An article sentence below this coverage is not quoted as a direct passage.
+    pub passage_threshold: f32,
+    /// Share of the card-wide coverage in a card's score (the rest is the best paraphrase).
+    pub card_weight: f32,
+    /// How much a term found only in a card's answer or quotes counts, against its questions.
+    pub secondary_weight: f32,
+    /// How much a typo-corrected term counts against an exact one.
+    pub fuzzy_factor: f32,
+    /// Share of coverage (question covered by a paraphrase) in a paraphrase's fit.
+    pub coverage_weight: f32,
+    /// Alternatives below this score are not suggested.
+    pub alternative_floor: f32,
+}
+
+impl Default for Tuning {
+    fn default() -> Tuning {
+        Tuning {
+            answer_threshold: 0.55,
+            passage_threshold: 0.8,
+            card_weight: 0.5,
+            secondary_weight: 0.6,
+            fuzzy_factor: 0.85,
+            coverage_weight: 0.7,
+            alternative_floor: 0.15,
+        }
+    }
+}
+
+/// One meaningful unit of a text after analysis.
+#[derive(Debug, Clone)]
+struct Term {
+    /// Interned keys; the term matches a document holding any of them.
+    keys: Vec<Key>,
+    /// 1.0, or less when the term is a typo correction.
+    factor: f32,
+    /// The folded word the term came from (for typo correction and debugging).
+    surface: String,
+    kind: TokenKind,
+}
+
+/// A paraphrase (question, keyword, description) of a card, as analysed terms.
+#[derive(Debug)]
+struct Paraphrase {
+    card: usize,
+    /// The card's own wording; autocomplete offers the questions among them.
+    text: String,
+    is_question: bool,
+    lang: Option<Lang>,
+    keys: Vec<Vec<Key>>,
+    weight: f32,
+}
+
+#[derive(Debug)]
+struct CardProfile {
+    primary: HashSet<Key>,
+    secondary: HashSet<Key>,
+}
+
+#[derive(Debug)]
+struct SentenceProfile {
+    sentence: usize,
+    keys: HashSet<Key>,
+}
+
+/// An autocomplete suggestion: a question from a card, or a command name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestion {
+    pub text: String,
+    pub command: String,
+    pub score: f32,
+}
+
+/// The immutable index. Build once, share behind an `Arc`, replace whole on reload.
+#[derive(Debug)]
+pub struct Index {
+    responses: Responses,
+    tuning: Tuning,
+    interned: HashMap<String, Key>,
+    /// Number of cards whose vocabulary holds each key.
+    card_df: Vec<u32>,
+    cards: Vec<CardProfile>,
+    paraphrases: Vec<Paraphrase>,
+    sentences: Vec<SentenceProfile>,
+    /// Every folded word the index knows, by length, for typo correction.
+    vocabulary: Vec<Vec<String>>,
+    /// Words seen only in one language's questions, for reply-language evidence.
+    word_lang: HashMap<String, Lang>,
+}
+
+impl Index {
+    pub fn build(responses: Responses) -> Index {
+        Index::with_tuning(responses, Tuning::default())
+    }
+
+    pub fn with_tuning(responses: Responses, tuning: Tuning) -> Index {
+        let mut index = Index {
+            responses: Responses {
+                cards: Vec::new(),
+                ..responses.clone()
+            },
+            tuning,
+            interned: HashMap::new(),
+            card_df: Vec::new(),
+            cards: Vec::new(),
+            paraphrases: Vec::new(),
+            sentences: Vec::new(),
+            vocabulary: Vec::new(),
+            word_lang: HashMap::new(),
+        };
+        let mut vocabulary: HashSet<String> = HashSet::new();
+        let mut seen_lang: HashMap<String, (bool, bool)> = HashMap::new();
+        for (card_index, card) in responses.cards.iter().enumerate() {
+            let mut primary = HashSet::new();
+            let mut secondary = HashSet::new();
+            let mut primary_texts: Vec<(Option<Lang>, String, bool)> = card
+                .questions()
+                .map(|(lang, q)| (Some(lang), q.to_string(), true))
+                .collect();
+            primary_texts.extend(card.keywords.iter().map(|k| (None, k.clone(), false)));
+            primary_texts.extend(card.names().map(|n| (None, n.replace(['-', '_'], " "), false)));
+            primary_texts.push((Some(Lang::En), card.description.en.clone(), false));
+            primary_texts.push((Some(Lang::Pt), card.description.pt.clone(), false));
+            for (lang, text, is_question) in primary_texts {
+                let terms = index.analyze_building(&text);
+                for term in &terms {
+                    vocabulary.insert(term.surface.clone());
+                    if let Some(lang) = &lang {
+                        let entry = seen_lang.entry(term.surface.clone()).or_default();
+                        match lang {
+                            Lang::Pt => entry.0 = true,
+                            Lang::En => entry.1 = true,
+                        }
+                    }
+                }
+                primary.extend(terms.iter().flat_map(|t| t.keys.iter().copied()));
+                index.paraphrases.push(Paraphrase {
+                    card: card_index,
+                    text,
+                    is_question,
+                    lang,
+                    keys: terms.into_iter().map(|t| t.keys).collect(),
+                    weight: 0.0,
+                });
+            }
+            let secondary_texts = [card.answer.en.as_str(), card.answer.pt.as_str()]
+                .into_iter()
+                .chain(card.citations.iter().map(|c| c.quote.as_str()));
+            for text in secondary_texts {
+                for term in index.analyze_building(text) {
+                    vocabulary.insert(term.surface.clone());
+                    secondary.extend(term.keys.iter().copied());
+                }
+            }
+            index.cards.push(CardProfile { primary, secondary });
+        }
+        let article = &responses.article;
+        for (sentence_index, sentence) in article.sentences.iter().enumerate() {
+            let terms = index.analyze_building(article.sentence_text(sentence));
+            vocabulary.extend(terms.iter().map(|t| t.surface.clone()));
+            index.sentences.push(SentenceProfile {
+                sentence: sentence_index,
+                keys: terms.into_iter().flat_map(|t| t.keys).collect(),
+            });
+        }
+        vocabulary.extend(responses.lexicon.words().map(str::to_string));
+
+        index.card_df = vec![0; index.interned.len()];
+        for card in &index.cards {
+            for key in card.primary.union(&card.secondary) {
+                index.card_df[*key as usize] += 1;
+            }
+        }
+        let weights: Vec<f32> = index
+            .paraphrases
+            .iter()
+            .map(|p| p.keys.iter().map(|keys| index.key_weight(keys)).sum())
+            .collect();
+        for (paraphrase, weight) in index.paraphrases.iter_mut().zip(weights) {
+            paraphrase.weight = weight;
+        }
+        for word in vocabulary {
+            let len = word.chars().count();
+            if index.vocabulary.len() <= len {
+                index.vocabulary.resize(len + 1, Vec::new());
+            }
+            index.vocabulary[len].push(word);
+        }
+        for bucket in &mut index.vocabulary {
+            bucket.sort();
+        }
+        index.word_lang = seen_lang
+            .into_iter()
+            .filter_map(|(word, seen)| match seen {
+                (true, false) => Some((word, Lang::Pt)),
+                (false, true) => Some((word, Lang::En)),
+                _ => None,
+            })
+            .collect();
+        index.responses.cards = responses.cards;
+        index
+    }
+
+    pub fn responses(&self) -> &Responses {
+        &self.responses
+    }
+
+    pub fn cards(&self) -> &[FactCard] {
+        &self.responses.cards
+    }
+
+    pub fn card(&self, name: &str) -> Option<&FactCard> {
+        self.responses.card(name)
+    }
+
+    /// The answer a fact command gives, in `lang`.
+    pub fn fact_answer(&self, name: &str, lang: Lang) -> Option<Answer> {
+        let card = self.card(name)?;
+        Some(self.card_answer(card, 1.0, lang, Vec::new()))
+    }
+
+    /// Answers a free question. `lang` forces the reply language; otherwise it is inferred.
+    pub fn ask(&self, question: &str, lang: Option<Lang>) -> Answer {
+        let query = self.query_terms(question);
+        let reply_lang = |best_paraphrase_lang: Option<Lang>| {
+            lang.or_else(|| self.evidence_lang(question))
+                .or(best_paraphrase_lang)
+                .unwrap_or(Lang::En)
+        };
+        if query.is_empty() {
+            let lang = reply_lang(None);
+            return self.refusal(lang, Vec::new(), 0.0);
+        }
+        let ranked = self.rank_cards(&query);
+        let Some(&(best_card, best_score, best_lang)) = ranked.first() else {
+            return self.refusal(reply_lang(None), Vec::new(), 0.0);
+        };
+        let alternatives = |skip: Option<usize>| -> Vec<String> {
+            ranked
+                .iter()
+                .filter(|(card, score, _)| Some(*card) != skip && *score >= self.tuning.alternative_floor)
+                .take(3)
+                .map(|(card, _, _)| self.responses.cards[*card].command.clone())
+                .collect()
+        };
+        let lang = reply_lang(best_lang);
+        if best_score >= self.tuning.answer_threshold {
+            let card = &self.responses.cards[best_card];
+            return self.card_answer(card, best_score, lang, alternatives(Some(best_card)));
+        }
+        if let Some((sentence, coverage)) = self.best_sentence(&query) {
+            if coverage >= self.tuning.passage_threshold {
+                let article = &self.responses.article;
+                let sentence = &article.sentences[sentence];
+                return Answer {
+                    matched: Matched::Passage {
+                        paragraph: sentence.paragraph,
+                    },
+                    confidence: coverage,
+                    lang,
+                    summary: passage_text(lang).to_string(),
+                    citations: vec![article.citation_for(sentence)],
+                    alternatives: alternatives(None),
+                };
+            }
+        }
+        self.refusal(lang, alternatives(None), best_score)
+    }
+
+    /// Autocomplete: up to `limit` card questions and command names for what the user has typed
+    /// so far, best first. An empty input lists the commands.
+    pub fn suggest(&self, typed: &str, limit: usize) -> Vec<Suggestion> {
+        let typed_folded = fold(typed.trim());
+        if typed_folded.is_empty() {
+            return self
+                .responses
+                .cards
+                .iter()
+                .take(limit)
+                .map(|card| Suggestion {
+                    text: card.description.en.clone(),
+                    command: card.command.clone(),
+                    score: 0.0,
+                })
+                .collect();
+        }
+        let query = self.query_terms(typed);
+        let query_weight: f32 = query.iter().map(|t| self.term_weight(t)).sum();
+        let mut scored: Vec<Suggestion> = Vec::new();
+        for paraphrase in self.paraphrases.iter().filter(|p| p.is_question) {
+            let folded = fold(&paraphrase.text);
+            let mut score = 0.0;
+            if folded.starts_with(&typed_folded) {
+                score += 1.0;
+            } else if folded.contains(&typed_folded) {
+                score += 0.6;
+            }
+            if query_weight > 0.0 {
+                let covered: f32 = query
+                    .iter()
+                    .filter(|t| {
+                        paraphrase
+                            .keys
+                            .iter()
+                            .any(|keys| keys.iter().any(|k| t.keys.contains(k)))
+                    })
+                    .map(|t| self.term_weight(t) * t.factor)
+                    .sum();
+                score += covered / query_weight;
+            }
+            if score > 0.0 {
+                scored.push(Suggestion {
+                    text: paraphrase.text.clone(),
+                    command: self.responses.cards[paraphrase.card].command.clone(),
+                    score,
+                });
+            }
+        }
+        scored.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.text.cmp(&b.text)));
+        let mut seen = HashSet::new();
+        scored.retain(|s| seen.insert(fold(&s.text)));
+        scored.truncate(limit);
+        scored
+    }
+
+    fn card_answer(&self, card: &FactCard, confidence: f32, lang: Lang, alternatives: Vec<String>) -> Answer {
+        Answer {
+            matched: Matched::Fact(card.command.clone()),
+            confidence,
+            lang,
+            summary: card.answer.get(lang).to_string(),
+            citations: card.citations.clone(),
+            alternatives,
+        }
+    }
+
+    fn refusal(&self, lang: Lang, alternatives: Vec<String>, confidence: f32) -> Answer {
+        Answer {
+            matched: Matched::Nothing,
+            confidence,
+            lang,
+            summary: refusal_text(lang).to_string(),
+            citations: Vec::new(),
+            alternatives,
+        }
+    }
+
+    /// Cards by score, best first, with the language of each card's best paraphrase.
+    fn rank_cards(&self, query: &[Term]) -> Vec<(usize, f32, Option<Lang>)> {
+        let weights: Vec<f32> = query.iter().map(|t| self.term_weight(t)).collect();
+        let total: f32 = weights.iter().sum();
+        if total <= 0.0 {
+            return Vec::new();
+        }
+        let mut best_fit = vec![(0.0f32, None); self.cards.len()];
+        for paraphrase in &self.paraphrases {
+            let mut covered = 0.0;
+            for (term, weight) in query.iter().zip(&weights) {
+                if paraphrase
+                    .keys
+                    .iter()
+                    .any(|keys| keys.iter().any(|k| term.keys.contains(k)))
+                {
+                    covered += weight * term.factor;
+                }
+            }
+            if covered <= 0.0 {
+                continue;
+            }
+            let coverage = covered / total;
+            let precision = (covered / paraphrase.weight.max(f32::EPSILON)).min(1.0);
+            let fit = self.tuning.coverage_weight * coverage
+                + (1.0 - self.tuning.coverage_weight) * precision;
+            let slot = &mut best_fit[paraphrase.card];
+            if fit > slot.0 {
+                *slot = (fit, paraphrase.lang);
+            }
+        }
+        let mut ranked: Vec<(usize, f32, Option<Lang>)> = self
+            .cards
+            .iter()
+            .enumerate()
+            .map(|(i, card)| {
+                let mut covered = 0.0;
+                for (term, weight) in query.iter().zip(&weights) {
+                    let hit = if term.keys.iter().any(|k| card.primary.contains(k)) {
+                        1.0
+                    } else if term.keys.iter().any(|k| card.secondary.contains(k)) {
+                        self.tuning.secondary_weight
+                    } else {
+                        0.0
+                    };
+                    covered += weight * term.factor * hit;
+                }
+                let card_coverage = covered / total;
+                let (fit, lang) = best_fit[i];
+                let score = self.tuning.card_weight * card_coverage
+                    + (1.0 - self.tuning.card_weight) * fit;
+                (i, score, lang)
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked
+    }
+
+    /// The article sentence covering the most of the question, and that coverage.
+    fn best_sentence(&self, query: &[Term]) -> Option<(usize, f32)> {
+        let weights: Vec<f32> = query.iter().map(|t| self.term_weight(t)).collect();
+        let total: f32 = weights.iter().sum();
+        if total <= 0.0 {
+            return None;
+        }
+        self.sentences
+            .iter()
+            .map(|s| {
+                let covered: f32 = query
+                    .iter()
+                    .zip(&weights)
+                    .filter(|(t, _)| t.keys.iter().any(|k| s.keys.contains(k)))
+                    .map(|(t, w)| w * t.factor)
+                    .sum();
+                (s.sentence, covered / total)
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+    }
+
+    /// Rarity of a term across cards: a term no card knows weighs the most.
+    fn term_weight(&self, term: &Term) -> f32 {
+        self.key_weight(&term.keys)
+    }
+
+    fn key_weight(&self, keys: &[Key]) -> f32 {
+        let cards = self.cards.len() as f32;
+        let df = keys
+            .iter()
+            .map(|k| self.card_df.get(*k as usize).copied().unwrap_or(0))
+            .max()
+            .unwrap_or(0) as f32;
+        ((cards + 1.0) / (df + 0.5)).ln().max(0.05)
+    }
+
+    /// Whether any card or article sentence holds one of the term's keys.
+    fn is_known(&self, term: &Term) -> bool {
+        term.keys.iter().any(|k| (*k as usize) < self.interned.len())
+    }
+
+    /// Analyses a question and corrects the words the index does not know.
+    fn query_terms(&self, question: &str) -> Vec<Term> {
+        let mut terms = self.analyze(question);
+        for term in &mut terms {
+            if term.kind != TokenKind::Word || self.is_known(term) {
+                continue;
+            }
+            let Some(corrected) = self.correct(&term.surface) else {
+                continue;
+            };
+            if let Some(fixed) = self.analyze(&corrected).into_iter().next() {
+                *term = Term {
+                    factor: self.tuning.fuzzy_factor,
+                    ..fixed
+                };
+            }
+        }
+        let mut seen = HashSet::new();
+        terms.retain(|t| seen.insert(t.keys.clone()));
+        terms
+    }
+
+    /// The closest known word within a typo's distance: 1 edit for words of 4-7 letters, 2 from
+    /// 8 letters on. Shorter words are never corrected: too many of them are one edit apart.
+    fn correct(&self, word: &str) -> Option<String> {
+        let len = word.chars().count();
+        let max_edits = match len {
+            0..=3 => return None,
+            4..=7 => 1,
+            _ => 2,
+        };
+        let mut best: Option<(usize, f64, &str)> = None;
+        for candidate_len in len.saturating_sub(max_edits)..=len + max_edits {
+            let Some(bucket) = self.vocabulary.get(candidate_len) else {
+                continue;
+            };
+            for candidate in bucket {
+                let distance = strsim::osa_distance(word, candidate);
+                if distance == 0 || distance > max_edits {
+                    continue;
+                }
+                let similarity = strsim::jaro_winkler(word, candidate);
+                let better = match best {
+                    None => true,
+                    Some((d, s, _)) => distance < d || (distance == d && similarity > s),
+                };
+                if better {
+                    best = Some((distance, similarity, candidate));
+                }
+            }
+        }
+        best.map(|(_, _, word)| word.to_string())
+    }
+
+    /// Which language the question's own words point to, if they agree.
+    fn evidence_lang(&self, question: &str) -> Option<Lang> {
+        let lexicon = &self.responses.lexicon;
+        let (mut pt, mut en) = (0, 0);
+        for token in tokenize(question) {
+            let lang = stopword_lang(&token.text)
+                .or_else(|| lexicon.phrase(std::slice::from_ref(&token.text)).and_then(|h| h.lang))
+                .or_else(|| self.word_lang.get(&token.text).copied());
+            match lang {
+                Some(Lang::Pt) => pt += 1,
+                Some(Lang::En) => en += 1,
+                None => {}
+            }
+        }
+        match pt.cmp(&en) {
+            std::cmp::Ordering::Greater => Some(Lang::Pt),
+            std::cmp::Ordering::Less => Some(Lang::En),
+            std::cmp::Ordering::Equal => None,
+        }
+    }
+
+    /// Turns card and article text into terms, interning every key it meets.
+    fn analyze_building(&mut self, text: &str) -> Vec<Term> {
+        let interned = &mut self.interned;
+        analyze_with(&self.responses.lexicon, text, &mut |key| {
+            let next = interned.len() as Key;
+            *interned.entry(key).or_insert(next)
+        })
+    }
+
+    /// Turns a question into terms. A key no card or sentence holds gets an id past the table
+    /// (distinct per word), so it matches nothing but still weighs as unknown.
+    fn analyze(&self, text: &str) -> Vec<Term> {
+        let mut unknown = Key::MAX;
+        analyze_with(&self.responses.lexicon, text, &mut |key| {
+            self.interned.get(&key).copied().unwrap_or_else(|| {
+                unknown -= 1;
+                unknown
+            })
+        })
+    }
+
+}
+
+/// Shared analysis: phrases and words to concepts, stop words out, other words to stems.
+fn analyze_with(lexicon: &Lexicon, text: &str, intern: &mut dyn FnMut(String) -> Key) -> Vec<Term> {
+    let tokens = tokenize(text);
+    let words: Vec<String> = tokens.iter().map(|t| t.text.clone()).collect();
+    let mut terms = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let longest = lexicon.longest_phrase().min(tokens.len() - i);
+        let phrase = (2..=longest)
+            .rev()
+            .find_map(|n| lexicon.phrase(&words[i..i + n]).map(|hit| (n, hit)));
+        if let Some((n, hit)) = phrase {
+            terms.push(Term {
+                keys: vec![intern(format!("c:{}", lexicon.concept_name(hit.concept)))],
+                factor: 1.0,
+                surface: words[i..i + n].join(" "),
+                kind: TokenKind::Word,
+            });
+            i += n;
+            continue;
+        }
+        let token = &tokens[i];
+        i += 1;
+        if token.kind == TokenKind::Exact {
+            let keys = match lexicon.word(&token.text) {
+                Some(concept) => vec![intern(format!("c:{}", lexicon.concept_name(concept)))],
+                None => vec![intern(format!("x:{}", token.text))],
+            };
+            terms.push(Term {
+                keys,
+                factor: 1.0,
+                surface: token.text.clone(),
+                kind: TokenKind::Exact,
+            });
+            continue;
+        }
+        if let Some(concept) = lexicon.word(&token.text) {
+            terms.push(Term {
+                keys: vec![intern(format!("c:{}", lexicon.concept_name(concept)))],
+                factor: 1.0,
+                surface: token.text.clone(),
+                kind: TokenKind::Word,
+            });
+            continue;
+        }
+        if is_stopword(&token.text) || token.text.chars().count() < 2 {
+            continue;
+        }
+        let (pt, en) = stems(&token.text);
+        let mut keys = vec![intern(format!("p:{pt}"))];
+        let en_key = intern(format!("e:{en}"));
+        if !keys.contains(&en_key) {
+            keys.push(en_key);
+        }
+        terms.push(Term {
+            keys,
+            factor: 1.0,
+            surface: token.text.clone(),
+            kind: TokenKind::Word,
+        });
+    }
+    terms
+}

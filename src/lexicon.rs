@@ -1,0 +1,201 @@
+//! The concept lexicon: `responses/lexicon.toml`.
+//!
+//! Words of both languages that mean the same thing for this article ("atrasou", "adiado",
+//! "delayed", "pushed back") map to one concept, so an English question meets a Portuguese
+//! paraphrase and a synonym meets the card's own word. Question words are concepts too, and are
+//! resolved before any typo tolerance: "quando" and "quanto" are one edit apart but ask different
+//! things. The lexicon is data, like the cards: a new synonym needs no Rust change.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::answer::Lang;
+use crate::problem::{line_of, Problem};
+use crate::text::{stems, tokenize};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLexicon {
+    concepts: BTreeMap<String, Spanned<RawConcept>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConcept {
+    #[serde(default)]
+    pt: Vec<Spanned<String>>,
+    #[serde(default)]
+    en: Vec<Spanned<String>>,
+    /// Words spelled the same in both languages ("chip", "hardware"): no language evidence.
+    #[serde(default)]
+    any: Vec<Spanned<String>>,
+}
+
+pub type ConceptId = u32;
+
+/// What a folded word or phrase means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConceptHit {
+    pub concept: ConceptId,
+    /// The language the word belongs to; `None` when it is the same in both.
+    pub lang: Option<Lang>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Lexicon {
+    names: Vec<String>,
+    /// Folded token sequences (one or more tokens) to concepts.
+    phrases: HashMap<Vec<String>, ConceptHit>,
+    longest_phrase: usize,
+    by_stem_pt: HashMap<String, ConceptId>,
+    by_stem_en: HashMap<String, ConceptId>,
+}
+
+impl Lexicon {
+    pub fn parse(path: &Path, source: &str) -> Result<Lexicon, Vec<Problem>> {
+        let raw: RawLexicon = toml::from_str(source).map_err(|err| {
+            let line = err.span().map_or(1, |span| line_of(source, span.start));
+            vec![Problem::error(path, line, format!("invalid lexicon: {}", err.message()))]
+        })?;
+        let mut lexicon = Lexicon::default();
+        let mut problems = Vec::new();
+        let mut first_seen: HashMap<Vec<String>, (String, usize)> = HashMap::new();
+        let mut stem_owner_pt: HashMap<String, Option<ConceptId>> = HashMap::new();
+        let mut stem_owner_en: HashMap<String, Option<ConceptId>> = HashMap::new();
+        for (name, concept) in &raw.concepts {
+            let id = lexicon.names.len() as ConceptId;
+            lexicon.names.push(name.clone());
+            let raw = concept.get_ref();
+            for (lang, words) in [(Some(Lang::Pt), &raw.pt), (Some(Lang::En), &raw.en), (None, &raw.any)] {
+                for word in words {
+                    let line = line_of(source, word.span().start);
+                    let tokens: Vec<String> =
+                        tokenize(word.get_ref()).into_iter().map(|t| t.text).collect();
+                    if tokens.is_empty() {
+                        problems.push(Problem::error(path, line, format!("concept `{name}` has an empty word")));
+                        continue;
+                    }
+                    match first_seen.get(&tokens) {
+                        Some((other, _)) if other != name => {
+                            problems.push(Problem::error(
+                                path,
+                                line,
+                                format!("`{}` is in both `{other}` and `{name}`", word.get_ref()),
+                            ));
+                            continue;
+                        }
+                        Some(_) => continue,
+                        None => {
+                            first_seen.insert(tokens.clone(), (name.clone(), line));
+                        }
+                    }
+                    if let [single] = tokens.as_slice() {
+                        let (pt, en) = stems(single);
+                        let owners = match lang {
+                            Some(Lang::Pt) => vec![(&mut stem_owner_pt, pt)],
+                            Some(Lang::En) => vec![(&mut stem_owner_en, en)],
+                            None => vec![(&mut stem_owner_pt, pt), (&mut stem_owner_en, en)],
+                        };
+                        for (owner_map, stem) in owners {
+                            owner_map
+                                .entry(stem)
+                                .and_modify(|owner| {
+                                    if *owner != Some(id) {
+                                        *owner = None; // a stem shared by two concepts means neither
+                                    }
+                                })
+                                .or_insert(Some(id));
+                        }
+                    }
+                    lexicon.longest_phrase = lexicon.longest_phrase.max(tokens.len());
+                    lexicon.phrases.insert(tokens, ConceptHit { concept: id, lang });
+                }
+            }
+        }
+        lexicon.by_stem_pt = stem_owner_pt
+            .into_iter()
+            .filter_map(|(stem, owner)| owner.map(|id| (stem, id)))
+            .collect();
+        lexicon.by_stem_en = stem_owner_en
+            .into_iter()
+            .filter_map(|(stem, owner)| owner.map(|id| (stem, id)))
+            .collect();
+        if problems.is_empty() {
+            Ok(lexicon)
+        } else {
+            Err(problems)
+        }
+    }
+
+    pub fn concept_name(&self, id: ConceptId) -> &str {
+        &self.names[id as usize]
+    }
+
+    pub fn longest_phrase(&self) -> usize {
+        self.longest_phrase
+    }
+
+    /// An exact phrase (one or more folded tokens).
+    pub fn phrase(&self, tokens: &[String]) -> Option<ConceptHit> {
+        self.phrases.get(tokens).copied()
+    }
+
+    /// A single word, by its surface form first, then by its stem in either language.
+    pub fn word(&self, word: &str) -> Option<ConceptId> {
+        if let Some(hit) = self.phrases.get(std::slice::from_ref(&word.to_string())) {
+            return Some(hit.concept);
+        }
+        let (pt, en) = stems(word);
+        self.by_stem_pt
+            .get(&pt)
+            .or_else(|| self.by_stem_en.get(&en))
+            .copied()
+    }
+
+    /// Every single-word surface form, for typo correction.
+    pub fn words(&self) -> impl Iterator<Item = &str> {
+        self.phrases
+            .keys()
+            .filter(|k| k.len() == 1)
+            .map(|k| k[0].as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOURCE: &str = r#"
+[concepts]
+delay = { pt = ["atraso", "adiado"], en = ["delay", "pushed back"] }
+when = { pt = ["quando"], en = ["when"] }
+amount = { pt = ["quanto"], en = ["how much"] }
+"#;
+
+    #[test]
+    fn words_phrases_and_stems_map_to_concepts() {
+        let lexicon = Lexicon::parse(Path::new("lexicon.toml"), SOURCE).expect("valid");
+        let delay = lexicon.word("atraso").expect("surface");
+        assert_eq!(lexicon.concept_name(delay), "delay");
+        assert_eq!(lexicon.word("atrasos"), Some(delay), "by Portuguese stem");
+        assert_eq!(lexicon.word("delayed"), Some(delay), "by English stem");
+        let pushed = lexicon
+            .phrase(&["pushed".to_string(), "back".to_string()])
+            .expect("phrase");
+        assert_eq!(pushed.concept, delay);
+        assert_eq!(pushed.lang, Some(Lang::En));
+        assert_ne!(lexicon.word("quando"), lexicon.word("quanto"));
+    }
+
+    #[test]
+    fn a_word_in_two_concepts_is_reported_with_its_line() {
+        let source = "[concepts]\na = { en = [\"late\"] }\nb = { en = [\"late\"] }\n";
+        let problems = Lexicon::parse(Path::new("lexicon.toml"), source).expect_err("ambiguous");
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].line, 3);
+        assert!(problems[0].message.contains("`late`"), "{}", problems[0].message);
+    }
+}

@@ -1,0 +1,32 @@
+//! citebot: answers questions about a news article with short answers backed by verbatim,
+//! paragraph-numbered quotes of it, and says so when the article does not answer.
+//!
+//! # Layout
+//! The data flows one way: `responses/` -> [`responses::Responses`] -> [`index::Index`] ->
+//! [`answer::Answer`] -> a renderer.
+//! - [`text`]: folding, tokens, stems and stop words shared by everything that compares text.
+//! - [`article`]: the article as received, its paragraphs and sentences, and quote location.
+//! - [`lexicon`]: concepts that join synonyms of both languages (`responses/lexicon.toml`).
+//! - [`facts`]: one fact card per file (`responses/facts/*.toml`), parsed and checked.
+//! - [`responses`]: loads the whole folder and reports every problem as `path:line`.
+//! - [`index`]: the immutable question-to-fact index; `ask`, `fact_answer`, `suggest`.
+//! - [`answer`]: the `Answer` every renderer takes.
+//! - [`render`]: the terminal and JSON renderings used by the command-line tool.
+//!
+//! Nothing here knows about Discord; the `discord` adapter lives in the binary's side of the
+//! crate and only translates events to these calls.
+
+pub mod answer;
+pub mod article;
+pub mod facts;
+pub mod index;
+pub mod lexicon;
+pub mod problem;
+pub mod render;
+pub mod responses;
+pub mod text;
+
+pub use answer::{Answer, Citation, Lang, Matched};
+pub use index::Index;
+pub use problem::{Problem, Problems};
+pub use responses::Responses;

@@ -1,0 +1,141 @@
+//! The `citebot` binary: parses the command line and hands off to the library.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use citebot::{render, Index, Lang, Responses};
+
+#[derive(Parser)]
+#[command(name = "citebot", version, about = "Cited answers about a news article, on the command line and on Discord")]
+struct Cli {
+    /// The responses folder (article, lexicon, fact cards).
+    #[arg(long, global = true, env = "CITEBOT_RESPONSES", default_value = "responses")]
+    responses: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Answer a question (or `-` to read one question per line from stdin, as JSON lines).
+    Ask {
+        question: String,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Force the reply language.
+        #[arg(long, value_enum)]
+        lang: Option<LangArg>,
+    },
+    /// Validate the responses folder; list every problem as path:line.
+    Check,
+    /// List every fact card: command, description, paragraphs cited.
+    Facts,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LangArg {
+    Pt,
+    En,
+}
+
+impl From<LangArg> for Lang {
+    fn from(arg: LangArg) -> Lang {
+        match arg {
+            LangArg::Pt => Lang::Pt,
+            LangArg::En => Lang::En,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("citebot: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Check => Ok(check(&cli.responses)),
+        Command::Facts => {
+            let index = load(&cli.responses)?;
+            for card in index.cards() {
+                let paragraphs: Vec<String> =
+                    card.paragraphs().iter().map(|p| format!("§{p}")).collect();
+                println!(
+                    "/{:<20} {}  [{}]",
+                    card.command,
+                    card.description.en,
+                    paragraphs.join(", ")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ask {
+            question,
+            json,
+            lang,
+        } => {
+            let index = load(&cli.responses)?;
+            let lang = lang.map(Lang::from);
+            if question == "-" {
+                let stdin = std::io::stdin();
+                let mut stdout = std::io::stdout().lock();
+                for line in stdin.lock().lines() {
+                    let line = line.context("reading questions from stdin")?;
+                    let answer = index.ask(&line, lang);
+                    writeln!(stdout, "{}", render::json(&answer))?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let answer = index.ask(&question, lang);
+            if json {
+                println!("{}", render::json(&answer));
+            } else {
+                print!("{}", render::terminal(&answer, &index.responses().article.meta));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load(dir: &std::path::Path) -> Result<Index> {
+    let responses = Responses::load(dir)
+        .map_err(anyhow::Error::new)
+        .with_context(|| format!("cannot load {} (run `citebot check` for details)", dir.display()))?;
+    Ok(Index::build(responses))
+}
+
+fn check(dir: &std::path::Path) -> ExitCode {
+    match Responses::load(dir) {
+        Ok(responses) => {
+            for warning in &responses.warnings {
+                println!("{warning}");
+            }
+            println!(
+                "{}: ok, {} fact cards, {} paragraphs, {} warning(s)",
+                dir.display(),
+                responses.cards.len(),
+                responses.article.paragraphs.len(),
+                responses.warnings.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            for problem in &problems.0 {
+                println!("{problem}");
+            }
+            println!("{}: {} error(s)", dir.display(), problems.errors().count());
+            ExitCode::FAILURE
+        }
+    }
+}

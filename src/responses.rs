@@ -1,0 +1,210 @@
+//! Loading and validating the responses folder: the article, its metadata, the concept lexicon
+//! and every fact card.
+//!
+//! Layout of the folder:
+//! - `article.toml`: the article's metadata (`title`, `title_pt`, `language`, `relays`, `text`);
+//! - the article text named by `text` (never edited);
+//! - `lexicon.toml`: concepts and their words (see [`crate::lexicon`]);
+//! - `facts/<command>.toml`: one fact card each (see [`crate::facts`]).
+//!
+//! [`Responses::load`] runs every check and returns every problem, so `citebot check`, `ask` and
+//! the bot share one definition of valid data.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::article::{Article, ArticleMeta};
+use crate::facts::{parse_card, FactCard};
+use crate::lexicon::Lexicon;
+use crate::problem::{line_of, Problem, Problems};
+use crate::text::{collapse_whitespace, fold};
+
+/// A valid responses folder.
+#[derive(Debug, Clone)]
+pub struct Responses {
+    pub dir: PathBuf,
+    pub article: Article,
+    pub lexicon: Lexicon,
+    /// Sorted by command.
+    pub cards: Vec<FactCard>,
+    /// Problems that do not stop loading (e.g. a paragraph no card cites).
+    pub warnings: Vec<Problem>,
+}
+
+impl Responses {
+    /// Loads and validates `dir`. On any error, returns every problem found (warnings included).
+    pub fn load(dir: &Path) -> Result<Responses, Problems> {
+        let mut problems = Vec::new();
+        let article = load_article(dir, &mut problems);
+        let lexicon_path = dir.join("lexicon.toml");
+        let lexicon = match fs::read_to_string(&lexicon_path) {
+            Ok(source) => Lexicon::parse(&lexicon_path, &source).unwrap_or_else(|found| {
+                problems.extend(found);
+                Lexicon::default()
+            }),
+            Err(err) => {
+                problems.push(Problem::error(&lexicon_path, 1, format!("cannot read: {err}")));
+                Lexicon::default()
+            }
+        };
+        let Some(article) = article else {
+            return Err(Problems(problems));
+        };
+        let cards = load_cards(dir, &article, &mut problems);
+        if problems.iter().all(|p| p.severity != crate::problem::Severity::Error) {
+            problems.extend(uncited_paragraphs(dir, &article, &cards));
+        }
+        let result = Problems(problems);
+        if result.has_errors() {
+            return Err(result);
+        }
+        Ok(Responses {
+            dir: dir.to_path_buf(),
+            article,
+            lexicon,
+            cards,
+            warnings: result.0,
+        })
+    }
+
+    pub fn card(&self, name: &str) -> Option<&FactCard> {
+        self.cards.iter().find(|card| card.names().any(|n| n == name))
+    }
+}
+
+fn load_article(dir: &Path, problems: &mut Vec<Problem>) -> Option<Article> {
+    let meta_path = dir.join("article.toml");
+    let source = match fs::read_to_string(&meta_path) {
+        Ok(source) => source,
+        Err(err) => {
+            problems.push(Problem::error(&meta_path, 1, format!("cannot read: {err}")));
+            return None;
+        }
+    };
+    let meta: ArticleMeta = match toml::from_str(&source) {
+        Ok(meta) => meta,
+        Err(err) => {
+            let line = err.span().map_or(1, |span| line_of(&source, span.start));
+            problems.push(Problem::error(
+                &meta_path,
+                line,
+                format!("invalid article metadata: {}", err.message()),
+            ));
+            return None;
+        }
+    };
+    let text_path = dir.join(&meta.text);
+    match fs::read_to_string(&text_path) {
+        Ok(text) if text.trim().is_empty() => {
+            problems.push(Problem::error(&text_path, 1, "the article is empty"));
+            None
+        }
+        Ok(text) => Some(Article::new(meta, text)),
+        Err(err) => {
+            problems.push(Problem::error(&text_path, 1, format!("cannot read the article: {err}")));
+            None
+        }
+    }
+}
+
+fn load_cards(dir: &Path, article: &Article, problems: &mut Vec<Problem>) -> Vec<FactCard> {
+    let facts_dir = dir.join("facts");
+    let mut paths: Vec<PathBuf> = match fs::read_dir(&facts_dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
+            .collect(),
+        Err(err) => {
+            problems.push(Problem::error(&facts_dir, 1, format!("cannot read the facts folder: {err}")));
+            return Vec::new();
+        }
+    };
+    paths.sort();
+    let mut cards = Vec::new();
+    let mut names: HashMap<String, (PathBuf, usize)> = HashMap::new();
+    let mut questions: HashMap<String, (PathBuf, usize)> = HashMap::new();
+    for path in paths {
+        let source = match fs::read_to_string(&path) {
+            Ok(source) => source,
+            Err(err) => {
+                problems.push(Problem::error(&path, 1, format!("cannot read: {err}")));
+                continue;
+            }
+        };
+        let parsed = match parse_card(&path, &source, article) {
+            Ok(parsed) => parsed,
+            Err(found) => {
+                problems.extend(found);
+                continue;
+            }
+        };
+        let mut duplicate = false;
+        for (name, line) in &parsed.name_lines {
+            if let Some((other, other_line)) = names.get(name) {
+                if other != &path {
+                    problems.push(Problem::error(
+                        &path,
+                        *line,
+                        format!(
+                            "name `{name}` is already used by {}:{other_line}",
+                            other.display()
+                        ),
+                    ));
+                    duplicate = true;
+                }
+                continue;
+            }
+            names.insert(name.clone(), (path.clone(), *line));
+        }
+        for (question, line) in &parsed.question_lines {
+            let key = collapse_whitespace(&fold(question));
+            if let Some((other, other_line)) = questions.get(&key) {
+                if other != &path {
+                    problems.push(Problem::error(
+                        &path,
+                        *line,
+                        format!(
+                            "question \"{question}\" is also in {}:{other_line}; one question must lead to one card",
+                            other.display()
+                        ),
+                    ));
+                    duplicate = true;
+                }
+                continue;
+            }
+            questions.insert(key, (path.clone(), *line));
+        }
+        if !duplicate {
+            cards.push(parsed.card);
+        }
+    }
+    if cards.is_empty() && problems.is_empty() {
+        problems.push(Problem::error(&facts_dir, 1, "no fact cards (facts/*.toml)"));
+    }
+    cards.sort_by(|a, b| a.command.cmp(&b.command));
+    cards
+}
+
+fn uncited_paragraphs(dir: &Path, article: &Article, cards: &[FactCard]) -> Vec<Problem> {
+    let text_path = dir.join(&article.meta.text);
+    article
+        .paragraphs
+        .iter()
+        .filter(|p| !p.heading)
+        .filter(|p| {
+            !cards
+                .iter()
+                .flat_map(|c| &c.citations)
+                .any(|c| c.paragraph == p.number)
+        })
+        .map(|p| {
+            Problem::warning(
+                &text_path,
+                p.line,
+                format!("paragraph §{} is not cited by any card", p.number),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,243 @@
+//! Text normalisation shared by the index, the lexicon and the checks.
+//!
+//! Users type with or without accents, in either case, with `5,576` or `5.576`: everything that is
+//! compared goes through [`fold`] and [`tokenize`] first, so the index never sees two spellings of
+//! one word. Model codes and numbers (`h20`, `r2`, `2048`, `%`) are marked exact-only because a
+//! one-character edit turns them into another product (`r1` vs `r2`), not a typo.
+
+use std::sync::OnceLock;
+
+use rust_stemmers::{Algorithm, Stemmer};
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::answer::Lang;
+
+/// Lowercases and strips accents: "Inferência" -> "inferencia".
+pub fn fold(text: &str) -> String {
+    text.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// How a token may be matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    /// An ordinary word: stemmed, mapped to concepts, typo-tolerant.
+    Word,
+    /// A number, a model code or `%`: matched only exactly.
+    Exact,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub text: String,
+    pub kind: TokenKind,
+}
+
+/// Splits folded text into tokens. Digits joined by `.` or `,` become one number ("50.000" ->
+/// "50000"), so both decimal conventions meet; `%` is a token of its own.
+pub fn tokenize(text: &str) -> Vec<Token> {
+    let folded = fold(text);
+    let chars: Vec<char> = folded.chars().collect();
+    let mut tokens = Vec::new();
+    let mut current = String::new();
+    let mut has_digit = false;
+    let flush = |current: &mut String, has_digit: &mut bool, tokens: &mut Vec<Token>| {
+        if !current.is_empty() {
+            // "50k" is how people type 50.000 in chat.
+            if let Some(digits) = current.strip_suffix('k') {
+                if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+                    *current = format!("{digits}000");
+                }
+            }
+            let kind = if *has_digit {
+                TokenKind::Exact
+            } else {
+                TokenKind::Word
+            };
+            tokens.push(Token {
+                text: std::mem::take(current),
+                kind,
+            });
+        }
+        *has_digit = false;
+    };
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_alphanumeric() {
+            has_digit |= c.is_numeric();
+            current.push(c);
+            continue;
+        }
+        let joins_digits = matches!(c, '.' | ',')
+            && i > 0
+            && chars[i - 1].is_ascii_digit()
+            && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
+        if joins_digits {
+            continue;
+        }
+        flush(&mut current, &mut has_digit, &mut tokens);
+        if c == '%' || c == '$' {
+            tokens.push(Token {
+                text: c.to_string(),
+                kind: TokenKind::Exact,
+            });
+        }
+    }
+    flush(&mut current, &mut has_digit, &mut tokens);
+    tokens
+}
+
+/// Snowball stems of a folded word in both languages, so a question need not be
+/// language-detected before it is matched.
+pub fn stems(word: &str) -> (String, String) {
+    static STEMMERS: OnceLock<(Stemmer, Stemmer)> = OnceLock::new();
+    let (pt, en) = STEMMERS.get_or_init(|| {
+        (
+            Stemmer::create(Algorithm::Portuguese),
+            Stemmer::create(Algorithm::English),
+        )
+    });
+    (pt.stem(word).into_owned(), en.stem(word).into_owned())
+}
+
+/// Function words dropped before matching. Question words (quando, quanto, porque, why, when...)
+/// and negations (nao, nunca, not, never, sem...) are deliberately absent: they change what is
+/// asked.
+const PT_STOPWORDS: &[&str] = &[
+    "a", "ao", "aos", "as", "à", "às", "o", "os", "um", "uma", "uns", "umas", "de", "da", "das",
+    "do", "dos", "d", "em", "na", "nas", "no", "nos", "num", "numa", "por", "pela", "pelas", "pelo",
+    "pelos", "para", "pra", "pro", "p", "com", "e", "ou", "mas", "que", "q", "se", "foi", "foram",
+    "ser", "sido", "era", "eram", "é", "e", "esta", "está", "estao", "estão", "estava", "estavam",
+    "este", "esta", "isto", "isso", "esse", "essa", "aquele", "aquela", "aquilo", "ele", "ela",
+    "eles", "elas", "lhe", "lhes", "seu", "sua", "seus", "suas", "meu", "minha", "teu", "tua",
+    "eu", "tu", "voce", "vc", "vcs", "voces", "me", "te", "nós", "nos", "ja", "la", "aqui", "ai",
+    "entao", "tipo", "tb", "tbm", "tambem", "mesmo", "mesma", "sobre", "ter", "tem", "tinha",
+    "tiveram", "teve", "ha", "houve", "fazer", "fez", "fizeram", "faz", "qual", "quais", "cujo",
+    "cuja", "sao", "sera", "seria", "pode", "podes", "poderia", "sabes", "sabe", "saber", "diz",
+    "dizer", "diga", "conta", "contar", "explica", "explicar", "explique", "fala", "falar",
+    "artigo", "noticia", "texto", "segundo", "acordo com", "afinal", "ainda", "agora", "entre",
+    "ate", "apos", "depois", "antes", "muito", "muita", "muitos", "muitas", "mais", "menos",
+    "bem", "so", "apenas", "ne", "ok", "oi", "ola", "ei", "pls", "por favor", "favor", "citebot",
+    "bot", "exatamente", "realmente", "certo", "coisa", "coisas", "alguma", "algum", "algo",
+    "estar", "sendo", "vai", "vao", "aconteceu", "acontecer", "acontece",
+    "rolou", "cara", "mano", "gente", "pessoal", "dai", "afinal", "mesmo", "whatsapp",
+];
+
+const EN_STOPWORDS: &[&str] = &[
+    "a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "with", "from", "into", "about",
+    "as", "and", "or", "but", "is", "are", "was", "were", "be", "been", "being", "am", "do",
+    "does", "did", "done", "doing", "has", "have", "had", "having", "it", "its", "it's", "this",
+    "that", "these", "those", "there", "their", "they", "them", "he", "she", "his", "her", "i",
+    "me", "my", "we", "our", "you", "your", "u", "ur", "ya", "s", "t", "what", "whats", "wat",
+    "which", "can", "could", "would", "should", "will", "shall", "might", "must", "get", "got",
+    "gets", "getting", "tell", "say", "says", "said", "explain", "know", "article", "news",
+    "story", "text", "please", "pls", "plz", "thanks", "hey", "hi", "hello", "yo", "bot",
+    "citebot", "so", "just", "really", "actually", "exactly", "up", "some", "any", "thing",
+    "things", "stuff", "like", "also", "too", "then", "than", "now", "still", "very", "much",
+    "more", "most", "less", "all", "happen", "happened", "happening", "going", "go", "gonna",
+    "wanna", "let", "lets", "make", "made", "anyone", "anybody", "guys", "wtf", "lol", "ok",
+    "okay", "according", "if", "whether", "here", "something", "kind", "sort", "one",
+];
+
+/// The stop-word lists as (language, word) pairs, folded. Exposed for language evidence.
+pub fn stopword_lang(word: &str) -> Option<Lang> {
+    static SETS: OnceLock<(
+        std::collections::HashSet<String>,
+        std::collections::HashSet<String>,
+    )> = OnceLock::new();
+    let (pt, en) = SETS.get_or_init(|| {
+        (
+            PT_STOPWORDS.iter().map(|w| fold(w)).collect(),
+            EN_STOPWORDS.iter().map(|w| fold(w)).collect(),
+        )
+    });
+    match (pt.contains(word), en.contains(word)) {
+        (true, false) => Some(Lang::Pt),
+        (false, true) => Some(Lang::En),
+        _ => None,
+    }
+}
+
+/// True when the folded word carries no meaning for matching.
+pub fn is_stopword(word: &str) -> bool {
+    static SET: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
+    SET.get_or_init(|| {
+        PT_STOPWORDS
+            .iter()
+            .chain(EN_STOPWORDS)
+            .map(|w| fold(w))
+            .collect()
+    })
+    .contains(word)
+}
+
+/// Collapses every run of whitespace to one space; used to compare quotes with the article.
+pub fn collapse_whitespace(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(tokens: &[Token]) -> Vec<&str> {
+        tokens.iter().map(|t| t.text.as_str()).collect()
+    }
+
+    #[test]
+    fn folds_accents_and_case() {
+        assert_eq!(fold("Inferência ÁÉÇ"), "inferencia aec");
+    }
+
+    #[test]
+    fn numbers_in_both_decimal_conventions_meet() {
+        assert_eq!(texts(&tokenize("50.000 GPUs")), ["50000", "gpus"]);
+        assert_eq!(texts(&tokenize("5,576 milhões")), ["5576", "milhoes"]);
+        assert_eq!(texts(&tokenize("5.576")), ["5576"]);
+        assert_eq!(texts(&tokenize("50k hopper")), ["50000", "hopper"]);
+    }
+
+    #[test]
+    fn model_codes_and_percent_are_exact_only() {
+        let tokens = tokenize("R2 usa H20? 15%");
+        assert_eq!(texts(&tokens), ["r2", "usa", "h20", "15", "%"]);
+        let kinds: Vec<TokenKind> = tokens.iter().map(|t| t.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                TokenKind::Exact,
+                TokenKind::Word,
+                TokenKind::Exact,
+                TokenKind::Exact,
+                TokenKind::Exact
+            ]
+        );
+    }
+
+    #[test]
+    fn sentence_punctuation_is_not_a_number_separator() {
+        assert_eq!(texts(&tokenize("R2. Depois")), ["r2", "depois"]);
+        assert_eq!(texts(&tokenize("2048, e")), ["2048", "e"]);
+    }
+
+    #[test]
+    fn question_words_and_negations_are_kept() {
+        for word in ["quando", "quanto", "porque", "why", "when", "nao", "never", "not"] {
+            assert!(!is_stopword(word), "{word} must not be a stop word");
+        }
+        assert!(is_stopword("the"));
+        assert!(is_stopword("voce"));
+    }
+
+    #[test]
+    fn stems_in_both_languages() {
+        let (pt, _) = stems("atrasado");
+        let (pt2, _) = stems("atrasou");
+        assert_eq!(pt, pt2);
+        let (_, en) = stems("delayed");
+        let (_, en2) = stems("delays");
+        assert_eq!(en, en2);
+    }
+}

@@ -269,7 +269,10 @@ mod tests {
             .collect();
         assert_eq!(
             first,
-            ["Primeiro parágrafo.", "Tem 50.000 GPUs e custou 5,576 milhões."]
+            [
+                "Primeiro parágrafo.",
+                "Tem 50.000 GPUs e custou 5,576 milhões."
+            ]
         );
     }
 

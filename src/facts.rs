@@ -126,7 +126,11 @@ pub struct ParsedCard {
 }
 
 /// Parses and checks one card on its own. Cross-card checks (duplicates) are in `responses`.
-pub fn parse_card(path: &Path, source: &str, article: &Article) -> Result<ParsedCard, Vec<Problem>> {
+pub fn parse_card(
+    path: &Path,
+    source: &str,
+    article: &Article,
+) -> Result<ParsedCard, Vec<Problem>> {
     let raw: RawCard = match toml::from_str(source) {
         Ok(raw) => raw,
         Err(err) => {
@@ -178,7 +182,11 @@ pub fn parse_card(path: &Path, source: &str, article: &Article) -> Result<Parsed
     ] {
         let chars = text.get_ref().trim().chars().count();
         if chars == 0 {
-            problems.push(Problem::error(path, line(text.span()), format!("{field} is empty")));
+            problems.push(Problem::error(
+                path,
+                line(text.span()),
+                format!("{field} is empty"),
+            ));
         } else if chars > max {
             problems.push(Problem::error(
                 path,
@@ -189,8 +197,15 @@ pub fn parse_card(path: &Path, source: &str, article: &Article) -> Result<Parsed
     }
 
     let mut question_lines = Vec::new();
-    for (lang, list) in [("en", &raw.questions.get_ref().en), ("pt", &raw.questions.get_ref().pt)] {
-        let count = list.get_ref().iter().filter(|q| !q.get_ref().trim().is_empty()).count();
+    for (lang, list) in [
+        ("en", &raw.questions.get_ref().en),
+        ("pt", &raw.questions.get_ref().pt),
+    ] {
+        let count = list
+            .get_ref()
+            .iter()
+            .filter(|q| !q.get_ref().trim().is_empty())
+            .count();
         if count < MIN_QUESTIONS_PER_LANG {
             problems.push(Problem::error(
                 path,
@@ -202,7 +217,11 @@ pub fn parse_card(path: &Path, source: &str, article: &Article) -> Result<Parsed
         }
         for question in list.get_ref() {
             if question.get_ref().trim().is_empty() {
-                problems.push(Problem::error(path, line(question.span()), "empty question"));
+                problems.push(Problem::error(
+                    path,
+                    line(question.span()),
+                    "empty question",
+                ));
             }
             question_lines.push((question.get_ref().clone(), line(question.span())));
         }
@@ -235,7 +254,9 @@ pub fn parse_card(path: &Path, source: &str, article: &Article) -> Result<Parsed
         return Err(problems);
     }
     let strings = |list: &Vec<Spanned<String>>| -> Vec<String> {
-        list.iter().map(|s| s.get_ref().trim().to_string()).collect()
+        list.iter()
+            .map(|s| s.get_ref().trim().to_string())
+            .collect()
     };
     let questions = raw.questions.into_inner();
     Ok(ParsedCard {
@@ -268,7 +289,13 @@ mod tests {
 
     #[test]
     fn discord_name_rule() {
-        for ok in ["why-r2-delayed", "porque-r2-atrasou", "h20_deal", "autossuficiência", "a"] {
+        for ok in [
+            "why-r2-delayed",
+            "porque-r2-atrasou",
+            "h20_deal",
+            "autossuficiência",
+            "a",
+        ] {
             assert!(is_valid_command_name(ok), "{ok}");
         }
         let too_long = "a".repeat(33);

@@ -44,6 +44,13 @@ pub struct Tuning {
     pub coverage_weight: f32,
     /// Alternatives below this score are not suggested.
     pub alternative_floor: f32,
+    /// Least weight of a question word: the kind of answer asked for is never incidental.
+    pub question_word_weight: f32,
+    /// Least weight of a number or model code: `r2` is not `r1` however common both are.
+    pub exact_weight: f32,
+    /// Weight of a word no card and no sentence knows: what the question is really about
+    /// ("parameters", "CEO") is usually the word the article lacks.
+    pub unknown_weight: f32,
 }
 
 impl Default for Tuning {
@@ -56,6 +63,9 @@ impl Default for Tuning {
             fuzzy_factor: 0.85,
             coverage_weight: 0.7,
             alternative_floor: 0.15,
+            question_word_weight: 1.5,
+            exact_weight: 2.0,
+            unknown_weight: 4.0,
         }
     }
 }
@@ -70,6 +80,18 @@ struct Term {
     /// The folded word the term came from (for typo correction and debugging).
     surface: String,
     kind: TokenKind,
+    role: Role,
+}
+
+/// What a term contributes to a question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// What the question is about.
+    Content,
+    /// A number or model code.
+    Exact,
+    /// Only the kind of answer wanted (why, when, how many...).
+    QuestionWord,
 }
 
 /// A paraphrase (question, keyword, description) of a card, as analysed terms.
@@ -151,7 +173,10 @@ impl Index {
                 .map(|(lang, q)| (Some(lang), q.to_string(), true))
                 .collect();
             primary_texts.extend(card.keywords.iter().map(|k| (None, k.clone(), false)));
-            primary_texts.extend(card.names().map(|n| (None, n.replace(['-', '_'], " "), false)));
+            primary_texts.extend(
+                card.names()
+                    .map(|n| (None, n.replace(['-', '_'], " "), false)),
+            );
             primary_texts.push((Some(Lang::En), card.description.en.clone(), false));
             primary_texts.push((Some(Lang::Pt), card.description.pt.clone(), false));
             for (lang, text, is_question) in primary_texts {
@@ -271,7 +296,9 @@ impl Index {
         let alternatives = |skip: Option<usize>| -> Vec<String> {
             ranked
                 .iter()
-                .filter(|(card, score, _)| Some(*card) != skip && *score >= self.tuning.alternative_floor)
+                .filter(|(card, score, _)| {
+                    Some(*card) != skip && *score >= self.tuning.alternative_floor
+                })
                 .take(3)
                 .map(|(card, _, _)| self.responses.cards[*card].command.clone())
                 .collect()
@@ -298,6 +325,42 @@ impl Index {
             }
         }
         self.refusal(lang, alternatives(None), best_score)
+    }
+
+    /// How a question is read and scored, for people tuning cards and the lexicon.
+    pub fn explain(&self, question: &str) -> String {
+        let query = self.query_terms(question);
+        let mut out = String::new();
+        for term in &query {
+            let keys: Vec<&str> = term
+                .keys
+                .iter()
+                .map(|k| {
+                    self.interned
+                        .iter()
+                        .find(|(_, v)| *v == k)
+                        .map_or("<unknown>", |(name, _)| name.as_str())
+                })
+                .collect();
+            out.push_str(&format!(
+                "term {:?} {:?} keys {:?} weight {:.2} factor {:.2}\n",
+                term.surface,
+                term.role,
+                keys,
+                self.term_weight(term),
+                term.factor
+            ));
+        }
+        for (card, score, _) in self.rank_cards(&query).iter().take(3) {
+            out.push_str(&format!(
+                "card /{} {:.3}\n",
+                self.responses.cards[*card].command, score
+            ));
+        }
+        if let Some((sentence, coverage)) = self.best_sentence(&query) {
+            out.push_str(&format!("sentence {sentence} {coverage:.3}\n"));
+        }
+        out
     }
 
     /// Autocomplete: up to `limit` card questions and command names for what the user has typed
@@ -349,14 +412,24 @@ impl Index {
                 });
             }
         }
-        scored.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.text.cmp(&b.text)));
+        scored.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.text.cmp(&b.text))
+        });
         let mut seen = HashSet::new();
         scored.retain(|s| seen.insert(fold(&s.text)));
         scored.truncate(limit);
         scored
     }
 
-    fn card_answer(&self, card: &FactCard, confidence: f32, lang: Lang, alternatives: Vec<String>) -> Answer {
+    fn card_answer(
+        &self,
+        card: &FactCard,
+        confidence: f32,
+        lang: Lang,
+        alternatives: Vec<String>,
+    ) -> Answer {
         Answer {
             matched: Matched::Fact(card.command.clone()),
             confidence,
@@ -415,8 +488,10 @@ impl Index {
             .enumerate()
             .map(|(i, card)| {
                 let mut covered = 0.0;
+                let mut about = false;
                 for (term, weight) in query.iter().zip(&weights) {
                     let hit = if term.keys.iter().any(|k| card.primary.contains(k)) {
+                        about |= term.role != Role::QuestionWord;
                         1.0
                     } else if term.keys.iter().any(|k| card.secondary.contains(k)) {
                         self.tuning.secondary_weight
@@ -427,8 +502,12 @@ impl Index {
                 }
                 let card_coverage = covered / total;
                 let (fit, lang) = best_fit[i];
-                let score = self.tuning.card_weight * card_coverage
-                    + (1.0 - self.tuning.card_weight) * fit;
+                // A card that shares only question words with the question is not about it.
+                let score = if about {
+                    self.tuning.card_weight * card_coverage + (1.0 - self.tuning.card_weight) * fit
+                } else {
+                    0.0
+                };
                 (i, score, lang)
             })
             .collect();
@@ -446,20 +525,29 @@ impl Index {
         self.sentences
             .iter()
             .map(|s| {
-                let covered: f32 = query
+                let matched = query
                     .iter()
                     .zip(&weights)
-                    .filter(|(t, _)| t.keys.iter().any(|k| s.keys.contains(k)))
-                    .map(|(t, w)| w * t.factor)
-                    .sum();
-                (s.sentence, covered / total)
+                    .filter(|(t, _)| t.keys.iter().any(|k| s.keys.contains(k)));
+                let mut about = false;
+                let mut covered = 0.0;
+                for (term, weight) in matched {
+                    about |= term.role != Role::QuestionWord;
+                    covered += weight * term.factor;
+                }
+                (s.sentence, if about { covered / total } else { 0.0 })
             })
             .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
     }
 
     /// Rarity of a term across cards: a term no card knows weighs the most.
     fn term_weight(&self, term: &Term) -> f32 {
-        self.key_weight(&term.keys)
+        let rarity = self.key_weight(&term.keys);
+        match term.role {
+            Role::Content => rarity,
+            Role::Exact => rarity.max(self.tuning.exact_weight),
+            Role::QuestionWord => rarity.max(self.tuning.question_word_weight),
+        }
     }
 
     fn key_weight(&self, keys: &[Key]) -> f32 {
@@ -468,13 +556,18 @@ impl Index {
             .iter()
             .map(|k| self.card_df.get(*k as usize).copied().unwrap_or(0))
             .max()
-            .unwrap_or(0) as f32;
-        ((cards + 1.0) / (df + 0.5)).ln().max(0.05)
+            .unwrap_or(0);
+        if df == 0 {
+            return self.tuning.unknown_weight;
+        }
+        ((cards + 1.0) / (df as f32 + 0.5)).ln().max(0.05)
     }
 
     /// Whether any card or article sentence holds one of the term's keys.
     fn is_known(&self, term: &Term) -> bool {
-        term.keys.iter().any(|k| (*k as usize) < self.interned.len())
+        term.keys
+            .iter()
+            .any(|k| (*k as usize) < self.interned.len())
     }
 
     /// Analyses a question and corrects the words the index does not know.
@@ -499,13 +592,14 @@ impl Index {
         terms
     }
 
-    /// The closest known word within a typo's distance: 1 edit for words of 4-7 letters, 2 from
-    /// 8 letters on. Shorter words are never corrected: too many of them are one edit apart.
+    /// The closest known word within a typo's distance: 1 edit for words of 5-7 letters, 2 from
+    /// 8 letters on. Shorter words are never corrected: too many of them are one edit apart
+    /// ("nome" and "none", "sede" and "rede").
     fn correct(&self, word: &str) -> Option<String> {
         let len = word.chars().count();
         let max_edits = match len {
-            0..=3 => return None,
-            4..=7 => 1,
+            0..=4 => return None,
+            5..=7 => 1,
             _ => 2,
         };
         let mut best: Option<(usize, f64, &str)> = None;
@@ -514,6 +608,10 @@ impl Index {
                 continue;
             };
             for candidate in bucket {
+                // Short words keep their first letter: a typo rarely starts a word.
+                if len <= 5 && candidate.chars().next() != word.chars().next() {
+                    continue;
+                }
                 let distance = strsim::osa_distance(word, candidate);
                 if distance == 0 || distance > max_edits {
                     continue;
@@ -537,7 +635,11 @@ impl Index {
         let (mut pt, mut en) = (0, 0);
         for token in tokenize(question) {
             let lang = stopword_lang(&token.text)
-                .or_else(|| lexicon.phrase(std::slice::from_ref(&token.text)).and_then(|h| h.lang))
+                .or_else(|| {
+                    lexicon
+                        .phrase(std::slice::from_ref(&token.text))
+                        .and_then(|h| h.lang)
+                })
                 .or_else(|| self.word_lang.get(&token.text).copied());
             match lang {
                 Some(Lang::Pt) => pt += 1,
@@ -572,7 +674,6 @@ impl Index {
             })
         })
     }
-
 }
 
 /// Shared analysis: phrases and words to concepts, stop words out, other words to stems.
@@ -592,6 +693,7 @@ fn analyze_with(lexicon: &Lexicon, text: &str, intern: &mut dyn FnMut(String) ->
                 factor: 1.0,
                 surface: words[i..i + n].join(" "),
                 kind: TokenKind::Word,
+                role: concept_role(lexicon, hit.concept),
             });
             i += n;
             continue;
@@ -599,15 +701,19 @@ fn analyze_with(lexicon: &Lexicon, text: &str, intern: &mut dyn FnMut(String) ->
         let token = &tokens[i];
         i += 1;
         if token.kind == TokenKind::Exact {
-            let keys = match lexicon.word(&token.text) {
-                Some(concept) => vec![intern(format!("c:{}", lexicon.concept_name(concept)))],
-                None => vec![intern(format!("x:{}", token.text))],
+            let (keys, role) = match lexicon.phrase(std::slice::from_ref(&token.text)) {
+                Some(hit) => (
+                    vec![intern(format!("c:{}", lexicon.concept_name(hit.concept)))],
+                    concept_role(lexicon, hit.concept),
+                ),
+                None => (vec![intern(format!("x:{}", token.text))], Role::Exact),
             };
             terms.push(Term {
                 keys,
                 factor: 1.0,
                 surface: token.text.clone(),
                 kind: TokenKind::Exact,
+                role,
             });
             continue;
         }
@@ -617,6 +723,7 @@ fn analyze_with(lexicon: &Lexicon, text: &str, intern: &mut dyn FnMut(String) ->
                 factor: 1.0,
                 surface: token.text.clone(),
                 kind: TokenKind::Word,
+                role: concept_role(lexicon, concept),
             });
             continue;
         }
@@ -634,7 +741,16 @@ fn analyze_with(lexicon: &Lexicon, text: &str, intern: &mut dyn FnMut(String) ->
             factor: 1.0,
             surface: token.text.clone(),
             kind: TokenKind::Word,
+            role: Role::Content,
         });
     }
     terms
+}
+
+fn concept_role(lexicon: &Lexicon, concept: crate::lexicon::ConceptId) -> Role {
+    if lexicon.is_question_word(concept) {
+        Role::QuestionWord
+    } else {
+        Role::Content
+    }
 }

@@ -19,6 +19,8 @@ use crate::text::{stems, tokenize};
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawLexicon {
+    #[serde(default)]
+    question_words: Vec<Spanned<String>>,
     concepts: BTreeMap<String, Spanned<RawConcept>>,
 }
 
@@ -47,6 +49,8 @@ pub struct ConceptHit {
 #[derive(Debug, Clone, Default)]
 pub struct Lexicon {
     names: Vec<String>,
+    /// Concepts that only name the kind of answer wanted (why, when, how many...).
+    question_words: Vec<ConceptId>,
     /// Folded token sequences (one or more tokens) to concepts.
     phrases: HashMap<Vec<String>, ConceptHit>,
     longest_phrase: usize,
@@ -58,7 +62,11 @@ impl Lexicon {
     pub fn parse(path: &Path, source: &str) -> Result<Lexicon, Vec<Problem>> {
         let raw: RawLexicon = toml::from_str(source).map_err(|err| {
             let line = err.span().map_or(1, |span| line_of(source, span.start));
-            vec![Problem::error(path, line, format!("invalid lexicon: {}", err.message()))]
+            vec![Problem::error(
+                path,
+                line,
+                format!("invalid lexicon: {}", err.message()),
+            )]
         })?;
         let mut lexicon = Lexicon::default();
         let mut problems = Vec::new();
@@ -69,13 +77,23 @@ impl Lexicon {
             let id = lexicon.names.len() as ConceptId;
             lexicon.names.push(name.clone());
             let raw = concept.get_ref();
-            for (lang, words) in [(Some(Lang::Pt), &raw.pt), (Some(Lang::En), &raw.en), (None, &raw.any)] {
+            for (lang, words) in [
+                (Some(Lang::Pt), &raw.pt),
+                (Some(Lang::En), &raw.en),
+                (None, &raw.any),
+            ] {
                 for word in words {
                     let line = line_of(source, word.span().start);
-                    let tokens: Vec<String> =
-                        tokenize(word.get_ref()).into_iter().map(|t| t.text).collect();
+                    let tokens: Vec<String> = tokenize(word.get_ref())
+                        .into_iter()
+                        .map(|t| t.text)
+                        .collect();
                     if tokens.is_empty() {
-                        problems.push(Problem::error(path, line, format!("concept `{name}` has an empty word")));
+                        problems.push(Problem::error(
+                            path,
+                            line,
+                            format!("concept `{name}` has an empty word"),
+                        ));
                         continue;
                     }
                     match first_seen.get(&tokens) {
@@ -111,8 +129,20 @@ impl Lexicon {
                         }
                     }
                     lexicon.longest_phrase = lexicon.longest_phrase.max(tokens.len());
-                    lexicon.phrases.insert(tokens, ConceptHit { concept: id, lang });
+                    lexicon
+                        .phrases
+                        .insert(tokens, ConceptHit { concept: id, lang });
                 }
+            }
+        }
+        for name in &raw.question_words {
+            match lexicon.names.iter().position(|n| n == name.get_ref()) {
+                Some(id) => lexicon.question_words.push(id as ConceptId),
+                None => problems.push(Problem::error(
+                    path,
+                    line_of(source, name.span().start),
+                    format!("question word `{}` is not a concept", name.get_ref()),
+                )),
             }
         }
         lexicon.by_stem_pt = stem_owner_pt
@@ -132,6 +162,10 @@ impl Lexicon {
 
     pub fn concept_name(&self, id: ConceptId) -> &str {
         &self.names[id as usize]
+    }
+
+    pub fn is_question_word(&self, id: ConceptId) -> bool {
+        self.question_words.contains(&id)
     }
 
     pub fn longest_phrase(&self) -> usize {
@@ -169,6 +203,7 @@ mod tests {
     use super::*;
 
     const SOURCE: &str = r#"
+question_words = ["when", "amount"]
 [concepts]
 delay = { pt = ["atraso", "adiado"], en = ["delay", "pushed back"] }
 when = { pt = ["quando"], en = ["when"] }
@@ -188,6 +223,9 @@ amount = { pt = ["quanto"], en = ["how much"] }
         assert_eq!(pushed.concept, delay);
         assert_eq!(pushed.lang, Some(Lang::En));
         assert_ne!(lexicon.word("quando"), lexicon.word("quanto"));
+        let when = lexicon.word("quando").expect("when");
+        assert!(lexicon.is_question_word(when));
+        assert!(!lexicon.is_question_word(delay));
     }
 
     #[test]
@@ -196,6 +234,10 @@ amount = { pt = ["quanto"], en = ["how much"] }
         let problems = Lexicon::parse(Path::new("lexicon.toml"), source).expect_err("ambiguous");
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].line, 3);
-        assert!(problems[0].message.contains("`late`"), "{}", problems[0].message);
+        assert!(
+            problems[0].message.contains("`late`"),
+            "{}",
+            problems[0].message
+        );
     }
 }

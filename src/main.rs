@@ -10,10 +10,19 @@ use clap::{Parser, Subcommand, ValueEnum};
 use citebot::{render, Index, Lang, Responses};
 
 #[derive(Parser)]
-#[command(name = "citebot", version, about = "Cited answers about a news article, on the command line and on Discord")]
+#[command(
+    name = "citebot",
+    version,
+    about = "Cited answers about a news article, on the command line and on Discord"
+)]
 struct Cli {
     /// The responses folder (article, lexicon, fact cards).
-    #[arg(long, global = true, env = "CITEBOT_RESPONSES", default_value = "responses")]
+    #[arg(
+        long,
+        global = true,
+        env = "CITEBOT_RESPONSES",
+        default_value = "responses"
+    )]
     responses: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -30,6 +39,9 @@ enum Command {
         /// Force the reply language.
         #[arg(long, value_enum)]
         lang: Option<LangArg>,
+        /// Also print how the question was read and scored (for tuning cards and the lexicon).
+        #[arg(long)]
+        explain: bool,
     },
     /// Validate the responses folder; list every problem as path:line.
     Check,
@@ -84,6 +96,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             question,
             json,
             lang,
+            explain,
         } => {
             let index = load(&cli.responses)?;
             let lang = lang.map(Lang::from);
@@ -98,10 +111,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             let answer = index.ask(&question, lang);
+            if explain {
+                eprint!("{}", index.explain(&question));
+            }
             if json {
                 println!("{}", render::json(&answer));
             } else {
-                print!("{}", render::terminal(&answer, &index.responses().article.meta));
+                print!(
+                    "{}",
+                    render::terminal(&answer, &index.responses().article.meta)
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -111,7 +130,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
 fn load(dir: &std::path::Path) -> Result<Index> {
     let responses = Responses::load(dir)
         .map_err(anyhow::Error::new)
-        .with_context(|| format!("cannot load {} (run `citebot check` for details)", dir.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot load {} (run `citebot check` for details)",
+                dir.display()
+            )
+        })?;
     Ok(Index::build(responses))
 }
 

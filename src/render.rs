@@ -69,7 +69,11 @@ pub fn terminal(answer: &Answer, meta: &ArticleMeta) -> String {
     if !answer.citations.is_empty() {
         out.push('\n');
         for citation in &answer.citations {
-            let quote = citation.quote.split_whitespace().collect::<Vec<_>>().join(" ");
+            let quote = citation
+                .quote
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             let _ = writeln!(out, "  §{}  “{}”", citation.paragraph, quote);
         }
     }
@@ -84,7 +88,11 @@ pub fn terminal(answer: &Answer, meta: &ArticleMeta) -> String {
         );
     }
     if !answer.alternatives.is_empty() {
-        let commands: Vec<String> = answer.alternatives.iter().map(|c| format!("/{c}")).collect();
+        let commands: Vec<String> = answer
+            .alternatives
+            .iter()
+            .map(|c| format!("/{c}"))
+            .collect();
         let label = match (answer.is_answered(), lang) {
             (true, Lang::Pt) => "Ver também:",
             (true, Lang::En) => "See also:",

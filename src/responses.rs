@@ -44,7 +44,11 @@ impl Responses {
                 Lexicon::default()
             }),
             Err(err) => {
-                problems.push(Problem::error(&lexicon_path, 1, format!("cannot read: {err}")));
+                problems.push(Problem::error(
+                    &lexicon_path,
+                    1,
+                    format!("cannot read: {err}"),
+                ));
                 Lexicon::default()
             }
         };
@@ -52,7 +56,10 @@ impl Responses {
             return Err(Problems(problems));
         };
         let cards = load_cards(dir, &article, &mut problems);
-        if problems.iter().all(|p| p.severity != crate::problem::Severity::Error) {
+        if problems
+            .iter()
+            .all(|p| p.severity != crate::problem::Severity::Error)
+        {
             problems.extend(uncited_paragraphs(dir, &article, &cards));
         }
         let result = Problems(problems);
@@ -69,7 +76,9 @@ impl Responses {
     }
 
     pub fn card(&self, name: &str) -> Option<&FactCard> {
-        self.cards.iter().find(|card| card.names().any(|n| n == name))
+        self.cards
+            .iter()
+            .find(|card| card.names().any(|n| n == name))
     }
 }
 
@@ -102,7 +111,11 @@ fn load_article(dir: &Path, problems: &mut Vec<Problem>) -> Option<Article> {
         }
         Ok(text) => Some(Article::new(meta, text)),
         Err(err) => {
-            problems.push(Problem::error(&text_path, 1, format!("cannot read the article: {err}")));
+            problems.push(Problem::error(
+                &text_path,
+                1,
+                format!("cannot read the article: {err}"),
+            ));
             None
         }
     }
@@ -117,7 +130,11 @@ fn load_cards(dir: &Path, article: &Article, problems: &mut Vec<Problem>) -> Vec
             .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
             .collect(),
         Err(err) => {
-            problems.push(Problem::error(&facts_dir, 1, format!("cannot read the facts folder: {err}")));
+            problems.push(Problem::error(
+                &facts_dir,
+                1,
+                format!("cannot read the facts folder: {err}"),
+            ));
             return Vec::new();
         }
     };
@@ -181,7 +198,11 @@ fn load_cards(dir: &Path, article: &Article, problems: &mut Vec<Problem>) -> Vec
         }
     }
     if cards.is_empty() && problems.is_empty() {
-        problems.push(Problem::error(&facts_dir, 1, "no fact cards (facts/*.toml)"));
+        problems.push(Problem::error(
+            &facts_dir,
+            1,
+            "no fact cards (facts/*.toml)",
+        ));
     }
     cards.sort_by(|a, b| a.command.cmp(&b.command));
     cards

@@ -100,6 +100,7 @@ struct Paraphrase {
     card: usize,
     /// The card's own wording; autocomplete offers the questions among them.
     text: String,
+    folded: String,
     is_question: bool,
     lang: Option<Lang>,
     keys: Vec<Vec<Key>>,
@@ -136,11 +137,16 @@ pub struct Index {
     card_df: Vec<u32>,
     cards: Vec<CardProfile>,
     paraphrases: Vec<Paraphrase>,
+    /// For each key, the paraphrases holding it (each once).
+    postings: Vec<Vec<u32>>,
     sentences: Vec<SentenceProfile>,
-    /// Every folded word the index knows, by length, for typo correction.
-    vocabulary: Vec<Vec<String>>,
+    /// Every folded word the index knows, by length, with its letter histogram, for typo
+    /// correction.
+    vocabulary: Vec<Vec<(String, LetterCounts)>>,
     /// Words seen only in one language's questions, for reply-language evidence.
     word_lang: HashMap<String, Lang>,
+    /// Stems of the words met while building (emptied once built).
+    stem_memo: HashMap<String, (String, String)>,
 }
 
 impl Index {
@@ -148,24 +154,24 @@ impl Index {
         Index::with_tuning(responses, Tuning::default())
     }
 
-    pub fn with_tuning(responses: Responses, tuning: Tuning) -> Index {
+    pub fn with_tuning(mut responses: Responses, tuning: Tuning) -> Index {
+        let cards = std::mem::take(&mut responses.cards);
         let mut index = Index {
-            responses: Responses {
-                cards: Vec::new(),
-                ..responses.clone()
-            },
+            responses,
             tuning,
             interned: HashMap::new(),
             card_df: Vec::new(),
             cards: Vec::new(),
             paraphrases: Vec::new(),
+            postings: Vec::new(),
             sentences: Vec::new(),
             vocabulary: Vec::new(),
             word_lang: HashMap::new(),
+            stem_memo: HashMap::new(),
         };
         let mut vocabulary: HashSet<String> = HashSet::new();
         let mut seen_lang: HashMap<String, (bool, bool)> = HashMap::new();
-        for (card_index, card) in responses.cards.iter().enumerate() {
+        for (card_index, card) in cards.iter().enumerate() {
             let mut primary = HashSet::new();
             let mut secondary = HashSet::new();
             let mut primary_texts: Vec<(Option<Lang>, String, bool)> = card
@@ -194,6 +200,7 @@ impl Index {
                 primary.extend(terms.iter().flat_map(|t| t.keys.iter().copied()));
                 index.paraphrases.push(Paraphrase {
                     card: card_index,
+                    folded: fold(&text),
                     text,
                     is_question,
                     lang,
@@ -212,17 +219,32 @@ impl Index {
             }
             index.cards.push(CardProfile { primary, secondary });
         }
-        let article = &responses.article;
-        for (sentence_index, sentence) in article.sentences.iter().enumerate() {
-            let terms = index.analyze_building(article.sentence_text(sentence));
+        let sentence_texts: Vec<String> = index
+            .responses
+            .article
+            .sentences
+            .iter()
+            .map(|s| index.responses.article.sentence_text(s).to_string())
+            .collect();
+        for (sentence_index, text) in sentence_texts.iter().enumerate() {
+            let terms = index.analyze_building(text);
             vocabulary.extend(terms.iter().map(|t| t.surface.clone()));
             index.sentences.push(SentenceProfile {
                 sentence: sentence_index,
                 keys: terms.into_iter().flat_map(|t| t.keys).collect(),
             });
         }
-        vocabulary.extend(responses.lexicon.words().map(str::to_string));
+        vocabulary.extend(index.responses.lexicon.words().map(str::to_string));
 
+        index.postings = vec![Vec::new(); index.interned.len()];
+        for (id, paraphrase) in index.paraphrases.iter().enumerate() {
+            for key in paraphrase.keys.iter().flatten() {
+                let list = &mut index.postings[*key as usize];
+                if list.last() != Some(&(id as u32)) {
+                    list.push(id as u32);
+                }
+            }
+        }
         index.card_df = vec![0; index.interned.len()];
         for card in &index.cards {
             for key in card.primary.union(&card.secondary) {
@@ -242,7 +264,8 @@ impl Index {
             if index.vocabulary.len() <= len {
                 index.vocabulary.resize(len + 1, Vec::new());
             }
-            index.vocabulary[len].push(word);
+            let counts = letter_counts(&word);
+            index.vocabulary[len].push((word, counts));
         }
         for bucket in &mut index.vocabulary {
             bucket.sort();
@@ -255,7 +278,8 @@ impl Index {
                 _ => None,
             })
             .collect();
-        index.responses.cards = responses.cards;
+        index.responses.cards = cards;
+        index.stem_memo = HashMap::new();
         index
     }
 
@@ -381,26 +405,28 @@ impl Index {
                 .collect();
         }
         let query = self.query_terms(typed);
-        let query_weight: f32 = query.iter().map(|t| self.term_weight(t)).sum();
+        let weights: Vec<f32> = query.iter().map(|t| self.term_weight(t) * t.factor).collect();
+        let query_weight: f32 = weights.iter().sum();
         let mut scored: Vec<Suggestion> = Vec::new();
         for paraphrase in self.paraphrases.iter().filter(|p| p.is_question) {
-            let folded = fold(&paraphrase.text);
+            let folded = &paraphrase.folded;
             let mut score = 0.0;
             if folded.starts_with(&typed_folded) {
                 score += 1.0;
-            } else if folded.contains(&typed_folded) {
+            } else if folded.contains(typed_folded.as_str()) {
                 score += 0.6;
             }
             if query_weight > 0.0 {
                 let covered: f32 = query
                     .iter()
-                    .filter(|t| {
+                    .zip(&weights)
+                    .filter(|(t, _)| {
                         paraphrase
                             .keys
                             .iter()
                             .any(|keys| keys.iter().any(|k| t.keys.contains(k)))
                     })
-                    .map(|t| self.term_weight(t) * t.factor)
+                    .map(|(_, w)| w)
                     .sum();
                 score += covered / query_weight;
             }
@@ -459,17 +485,20 @@ impl Index {
             return Vec::new();
         }
         let mut best_fit = vec![(0.0f32, None); self.cards.len()];
-        for paraphrase in &self.paraphrases {
-            let mut covered = 0.0;
-            for (term, weight) in query.iter().zip(&weights) {
-                if paraphrase
-                    .keys
-                    .iter()
-                    .any(|keys| keys.iter().any(|k| term.keys.contains(k)))
-                {
-                    covered += weight * term.factor;
+        let mut covered_by = vec![0.0f32; self.paraphrases.len()];
+        let mut last_term = vec![usize::MAX; self.paraphrases.len()];
+        for (term_index, (term, weight)) in query.iter().zip(&weights).enumerate() {
+            for key in &term.keys {
+                for &id in self.postings.get(*key as usize).map_or(&[][..], Vec::as_slice) {
+                    let id = id as usize;
+                    if last_term[id] != term_index {
+                        last_term[id] = term_index;
+                        covered_by[id] += weight * term.factor;
+                    }
                 }
             }
+        }
+        for (paraphrase, &covered) in self.paraphrases.iter().zip(&covered_by) {
             if covered <= 0.0 {
                 continue;
             }
@@ -602,12 +631,17 @@ impl Index {
             5..=7 => 1,
             _ => 2,
         };
+        let counts = letter_counts(word);
         let mut best: Option<(usize, f64, &str)> = None;
         for candidate_len in len.saturating_sub(max_edits)..=len + max_edits {
             let Some(bucket) = self.vocabulary.get(candidate_len) else {
                 continue;
             };
-            for candidate in bucket {
+            for (candidate, candidate_counts) in bucket {
+                // One edit changes the letter histogram by at most 2: a cheap bound before OSA.
+                if histogram_distance(&counts, candidate_counts) > 2 * max_edits {
+                    continue;
+                }
                 // Short words keep their first letter: a typo rarely starts a word.
                 if len <= 5 && candidate.chars().next() != word.chars().next() {
                     continue;
@@ -657,27 +691,49 @@ impl Index {
     /// Turns card and article text into terms, interning every key it meets.
     fn analyze_building(&mut self, text: &str) -> Vec<Term> {
         let interned = &mut self.interned;
-        analyze_with(&self.responses.lexicon, text, &mut |key| {
-            let next = interned.len() as Key;
-            *interned.entry(key).or_insert(next)
-        })
+        let stem_memo = &mut self.stem_memo;
+        analyze_with(
+            &self.responses.lexicon,
+            text,
+            &mut |key| {
+                let next = interned.len() as Key;
+                *interned.entry(key).or_insert(next)
+            },
+            // Card texts repeat their words a lot; stemming each once halves the build.
+            &mut |word| {
+                stem_memo
+                    .entry(word.to_string())
+                    .or_insert_with(|| stems(word))
+                    .clone()
+            },
+        )
     }
 
     /// Turns a question into terms. A key no card or sentence holds gets an id past the table
     /// (distinct per word), so it matches nothing but still weighs as unknown.
     fn analyze(&self, text: &str) -> Vec<Term> {
         let mut unknown = Key::MAX;
-        analyze_with(&self.responses.lexicon, text, &mut |key| {
-            self.interned.get(&key).copied().unwrap_or_else(|| {
-                unknown -= 1;
-                unknown
-            })
-        })
+        analyze_with(
+            &self.responses.lexicon,
+            text,
+            &mut |key| {
+                self.interned.get(&key).copied().unwrap_or_else(|| {
+                    unknown -= 1;
+                    unknown
+                })
+            },
+            &mut stems,
+        )
     }
 }
 
 /// Shared analysis: phrases and words to concepts, stop words out, other words to stems.
-fn analyze_with(lexicon: &Lexicon, text: &str, intern: &mut dyn FnMut(String) -> Key) -> Vec<Term> {
+fn analyze_with(
+    lexicon: &Lexicon,
+    text: &str,
+    intern: &mut dyn FnMut(String) -> Key,
+    stem: &mut dyn FnMut(&str) -> (String, String),
+) -> Vec<Term> {
     let tokens = tokenize(text);
     let words: Vec<String> = tokens.iter().map(|t| t.text.clone()).collect();
     let mut terms = Vec::new();
@@ -717,7 +773,8 @@ fn analyze_with(lexicon: &Lexicon, text: &str, intern: &mut dyn FnMut(String) ->
             });
             continue;
         }
-        if let Some(concept) = lexicon.word(&token.text) {
+        let (pt, en) = stem(&token.text);
+        if let Some(concept) = lexicon.word_with_stems(&token.text, &pt, &en) {
             terms.push(Term {
                 keys: vec![intern(format!("c:{}", lexicon.concept_name(concept)))],
                 factor: 1.0,
@@ -730,7 +787,6 @@ fn analyze_with(lexicon: &Lexicon, text: &str, intern: &mut dyn FnMut(String) ->
         if is_stopword(&token.text) || token.text.chars().count() < 2 {
             continue;
         }
-        let (pt, en) = stems(&token.text);
         let mut keys = vec![intern(format!("p:{pt}"))];
         let en_key = intern(format!("e:{en}"));
         if !keys.contains(&en_key) {
@@ -745,6 +801,22 @@ fn analyze_with(lexicon: &Lexicon, text: &str, intern: &mut dyn FnMut(String) ->
         });
     }
     terms
+}
+
+type LetterCounts = [u8; 27];
+
+/// Letters a-z, and everything else in one bin.
+fn letter_counts(word: &str) -> LetterCounts {
+    let mut counts = [0u8; 27];
+    for c in word.chars() {
+        let bin = if c.is_ascii_lowercase() { (c as u8 - b'a') as usize } else { 26 };
+        counts[bin] = counts[bin].saturating_add(1);
+    }
+    counts
+}
+
+fn histogram_distance(a: &LetterCounts, b: &LetterCounts) -> usize {
+    a.iter().zip(b).map(|(x, y)| x.abs_diff(*y) as usize).sum()
 }
 
 fn concept_role(lexicon: &Lexicon, concept: crate::lexicon::ConceptId) -> Role {

@@ -179,13 +179,18 @@ impl Lexicon {
 
     /// A single word, by its surface form first, then by its stem in either language.
     pub fn word(&self, word: &str) -> Option<ConceptId> {
+        let (pt, en) = stems(word);
+        self.word_with_stems(word, &pt, &en)
+    }
+
+    /// [`Lexicon::word`] for a caller that already has the word's stems.
+    pub fn word_with_stems(&self, word: &str, pt_stem: &str, en_stem: &str) -> Option<ConceptId> {
         if let Some(hit) = self.phrases.get(std::slice::from_ref(&word.to_string())) {
             return Some(hit.concept);
         }
-        let (pt, en) = stems(word);
         self.by_stem_pt
-            .get(&pt)
-            .or_else(|| self.by_stem_en.get(&en))
+            .get(pt_stem)
+            .or_else(|| self.by_stem_en.get(en_stem))
             .copied()
     }
 

@@ -1,0 +1,221 @@
+//! `citebot check` and the data invariants: every citation verbatim, every broken copy of
+//! `responses/` rejected with the right `path:line`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{responses_dir, shipped_index};
+
+fn citebot(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_citebot"))
+        .args(args)
+        .env_remove("CITEBOT_RESPONSES")
+        .output()
+        .expect("run citebot")
+}
+
+/// A scratch copy of the shipped responses folder.
+struct Copy {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Copy {
+    fn new() -> Copy {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("responses");
+        copy_dir(&responses_dir(), &root);
+        Copy { _dir: dir, root }
+    }
+
+    fn card(&self, command: &str) -> PathBuf {
+        self.root.join("facts").join(format!("{command}.toml"))
+    }
+
+    /// Replaces `from` by `to` in a file; returns the 1-based line where `to` now starts.
+    fn edit(&self, path: &Path, from: &str, to: &str) -> usize {
+        let text = std::fs::read_to_string(path).expect("read");
+        let at = text.find(from).unwrap_or_else(|| panic!("{from:?} not in {}", path.display()));
+        let edited = format!("{}{}{}", &text[..at], to, &text[at + from.len()..]);
+        std::fs::write(path, edited).expect("write");
+        text[..at].matches('\n').count() + 1
+    }
+
+    fn check(&self) -> (bool, String) {
+        let out = citebot(&["--responses", self.root.to_str().expect("utf-8 path"), "check"]);
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+fn assert_rejected(copy: &Copy, path: &Path, line: usize, needle: &str) {
+    let (ok, out) = copy.check();
+    assert!(!ok, "check accepted a broken copy:\n{out}");
+    let location = format!("{}:{line}: error:", path.display());
+    assert!(
+        out.lines().any(|l| l.starts_with(&location) && l.contains(needle)),
+        "expected `{location} ...{needle}...` in:\n{out}"
+    );
+}
+
+#[test]
+fn shipped_responses_pass_check() {
+    let out = citebot(&["--responses", responses_dir().to_str().expect("utf-8"), "check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("ok, 12 fact cards, 13 paragraphs, 0 warning(s)"), "{stdout}");
+}
+
+#[test]
+fn every_citation_is_verbatim_in_the_article() {
+    let index = shipped_index();
+    let article = &index.responses().article;
+    let mut cited = std::collections::BTreeSet::new();
+    for card in index.cards() {
+        assert!((1..=3).contains(&card.citations.len()), "/{}", card.command);
+        for citation in &card.citations {
+            assert_eq!(&article.text[citation.start..citation.end], citation.quote);
+            let paragraph = &article.paragraphs[citation.paragraph - 1];
+            assert!(paragraph.start <= citation.start && citation.end <= paragraph.end);
+            cited.insert(citation.paragraph);
+        }
+    }
+    let body: Vec<usize> = article.paragraphs.iter().filter(|p| !p.heading).map(|p| p.number).collect();
+    assert_eq!(article.paragraphs.len(), 13);
+    assert_eq!(
+        article.paragraphs.iter().filter(|p| p.heading).map(|p| p.number).collect::<Vec<_>>(),
+        [2, 10]
+    );
+    assert_eq!(cited.into_iter().collect::<Vec<_>>(), body, "every body paragraph is cited");
+}
+
+#[test]
+fn the_article_is_kept_exactly_as_received() {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/article/deepseek-r2-huawei.pt.txt");
+    if let Ok(original) = std::fs::read(&shared) {
+        let copy = std::fs::read(responses_dir().join("article.pt.txt")).expect("article");
+        assert_eq!(copy, original);
+    }
+}
+
+#[test]
+fn malformed_toml_is_reported_at_its_line() {
+    let copy = Copy::new();
+    let path = copy.card("h20-deal");
+    let line = copy.edit(&path, "[answer]", "[answer\n");
+    assert_rejected(&copy, &path, line, "invalid card");
+}
+
+#[test]
+fn unknown_key_is_reported() {
+    let copy = Copy::new();
+    let path = copy.card("h20-deal");
+    let line = copy.edit(&path, "[description]", "comand = \"typo\"\n[description]");
+    assert_rejected(&copy, &path, line, "unknown field");
+}
+
+#[test]
+fn quote_that_is_not_verbatim_is_reported() {
+    let copy = Copy::new();
+    let path = copy.card("avoid-h20");
+    // The article writes "NVIDIA , exigindo" with a space before the comma; fixing it is an edit.
+    let line = copy.edit(&path, "NVIDIA , exigindo", "NVIDIA, exigindo");
+    assert_rejected(&copy, &path, line, "not verbatim");
+}
+
+#[test]
+fn duplicate_command_across_pt_names_is_reported() {
+    let copy = Copy::new();
+    let path = copy.card("h20-deal");
+    let line = copy.edit(&path, "command_pt = \"acordo-h20\"", "command_pt = \"evitar-h20\"");
+    assert_rejected(&copy, &path, line, "already used");
+}
+
+#[test]
+fn invalid_discord_name_is_reported() {
+    let copy = Copy::new();
+    let path = copy.card("gpu-shortage");
+    let line = copy.edit(&path, "command_pt = \"escassez-gpus\"", "command_pt = \"Escassez de GPUs\"");
+    assert_rejected(&copy, &path, line, "not a valid Discord command name");
+}
+
+#[test]
+fn over_long_description_and_answer_are_reported() {
+    let copy = Copy::new();
+    let path = copy.card("r1-training");
+    let long = "x".repeat(101);
+    let text = std::fs::read_to_string(&path).expect("read");
+    let en = text.lines().find(|l| l.starts_with("en = \"") && l.len() < 130).expect("description line");
+    let line = copy.edit(&path, en, &format!("en = \"{long}\""));
+    assert_rejected(&copy, &path, line, "description.en is 101 characters");
+
+    let copy = Copy::new();
+    let path = copy.card("r1-training");
+    let text = std::fs::read_to_string(&path).expect("read");
+    let answer_at = text.find("[answer]").expect("answer table");
+    let pt = text[answer_at..].lines().find(|l| l.starts_with("pt = \"")).expect("answer.pt");
+    let line = copy.edit(&path, pt, &format!("pt = \"{}\"", "y".repeat(601)));
+    assert_rejected(&copy, &path, line, "answer.pt is 601 characters");
+}
+
+#[test]
+fn too_few_paraphrases_are_reported() {
+    let copy = Copy::new();
+    let path = copy.card("huawei-engineers");
+    let text = std::fs::read_to_string(&path).expect("read");
+    let start = text.find("en = [").expect("questions.en");
+    let end = start + text[start..].find(']').expect("end of list") + 1;
+    let line = copy.edit(&path, &text[start..end], "en = [\"who did huawei send?\"]");
+    assert_rejected(&copy, &path, line, "questions.en has 1 question(s)");
+}
+
+#[test]
+fn uncited_paragraph_is_a_warning_not_an_error() {
+    let copy = Copy::new();
+    std::fs::remove_file(copy.card("h20-unsafe")).expect("remove");
+    let (ok, out) = copy.check();
+    assert!(ok, "a warning alone must not fail check:\n{out}");
+    let article = copy.root.join("article.pt.txt");
+    let text = std::fs::read_to_string(&article).expect("article");
+    let line = text[..text.find("Curiosamente").expect("§13")].matches('\n').count() + 1;
+    let expected = format!("{}:{line}: warning: paragraph §13 is not cited by any card", article.display());
+    assert!(out.contains(&expected), "expected {expected} in:\n{out}");
+}
+
+#[test]
+fn every_problem_is_listed_not_just_the_first() {
+    let copy = Copy::new();
+    let first = copy.card("h20-deal");
+    let second = copy.card("avoid-h20");
+    let first_line = copy.edit(&first, "[answer]", "[answer\n");
+    let second_line = copy.edit(&second, "NVIDIA , exigindo", "NVIDIA, exigindo");
+    assert_rejected(&copy, &first, first_line, "invalid card");
+    assert_rejected(&copy, &second, second_line, "not verbatim");
+}
+
+#[test]
+fn ask_refuses_to_start_on_broken_data() {
+    let copy = Copy::new();
+    copy.edit(&copy.card("h20-deal"), "[answer]", "[answer\n");
+    let out = citebot(&["--responses", copy.root.to_str().expect("utf-8"), "ask", "h20 deal"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("h20-deal.toml:"), "{stderr}");
+}

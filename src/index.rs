@@ -405,7 +405,10 @@ impl Index {
                 .collect();
         }
         let query = self.query_terms(typed);
-        let weights: Vec<f32> = query.iter().map(|t| self.term_weight(t) * t.factor).collect();
+        let weights: Vec<f32> = query
+            .iter()
+            .map(|t| self.term_weight(t) * t.factor)
+            .collect();
         let query_weight: f32 = weights.iter().sum();
         let mut scored: Vec<Suggestion> = Vec::new();
         for paraphrase in self.paraphrases.iter().filter(|p| p.is_question) {
@@ -489,7 +492,11 @@ impl Index {
         let mut last_term = vec![usize::MAX; self.paraphrases.len()];
         for (term_index, (term, weight)) in query.iter().zip(&weights).enumerate() {
             for key in &term.keys {
-                for &id in self.postings.get(*key as usize).map_or(&[][..], Vec::as_slice) {
+                for &id in self
+                    .postings
+                    .get(*key as usize)
+                    .map_or(&[][..], Vec::as_slice)
+                {
                     let id = id as usize;
                     if last_term[id] != term_index {
                         last_term[id] = term_index;
@@ -809,7 +816,11 @@ type LetterCounts = [u8; 27];
 fn letter_counts(word: &str) -> LetterCounts {
     let mut counts = [0u8; 27];
     for c in word.chars() {
-        let bin = if c.is_ascii_lowercase() { (c as u8 - b'a') as usize } else { 26 };
+        let bin = if c.is_ascii_lowercase() {
+            (c as u8 - b'a') as usize
+        } else {
+            26
+        };
         counts[bin] = counts[bin].saturating_add(1);
     }
     counts

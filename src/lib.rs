@@ -18,6 +18,7 @@
 
 pub mod answer;
 pub mod article;
+pub mod discord;
 pub mod facts;
 pub mod index;
 pub mod lexicon;

@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use citebot::{render, Index, Lang, Responses};
 
+mod logging;
+
 #[derive(Parser)]
 #[command(
     name = "citebot",
@@ -25,7 +27,7 @@ struct Cli {
     )]
     responses: PathBuf,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -47,6 +49,9 @@ enum Command {
     Check,
     /// List every fact card: command, description, paragraphs cited.
     Facts,
+    /// Run the Discord bot (the default when DISCORD_TOKEN is set). Reads DISCORD_TOKEN,
+    /// DISCORD_GUILD_ID and DISCORD_API_BASE from the environment or a .env file.
+    Run,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -65,6 +70,8 @@ impl From<LangArg> for Lang {
 }
 
 fn main() -> ExitCode {
+    // A .env file fills in what the real environment lacks; the real environment wins.
+    let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -76,7 +83,17 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    match cli.command {
+    let command = match cli.command {
+        Some(command) => command,
+        None if std::env::var_os("DISCORD_TOKEN").is_some() => Command::Run,
+        None => {
+            use clap::CommandFactory;
+            Cli::command().print_help()?;
+            return Ok(ExitCode::from(2));
+        }
+    };
+    match command {
+        Command::Run => run_bot(&cli.responses),
         Command::Check => Ok(check(&cli.responses)),
         Command::Facts => {
             let index = load(&cli.responses)?;
@@ -125,6 +142,43 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn run_bot(responses: &std::path::Path) -> Result<ExitCode> {
+    let token = std::env::var("DISCORD_TOKEN").unwrap_or_default();
+    let token = token.trim().to_string();
+    logging::init(&token);
+    if token.is_empty() {
+        anyhow::bail!(
+            "DISCORD_TOKEN is not set: copy .env.example to .env and put your bot token in it"
+        );
+    }
+    let guild = match std::env::var("DISCORD_GUILD_ID")
+        .ok()
+        .filter(|g| !g.trim().is_empty())
+    {
+        Some(raw) => Some(
+            raw.trim()
+                .parse::<std::num::NonZeroU64>()
+                .map(|id| serenity::all::GuildId::new(id.get()))
+                .map_err(|_| {
+                    anyhow::anyhow!("DISCORD_GUILD_ID must be a guild id (a number), got {raw:?}")
+                })?,
+        ),
+        None => None,
+    };
+    let api_base = std::env::var("DISCORD_API_BASE")
+        .ok()
+        .filter(|b| !b.trim().is_empty());
+    let index = load(responses)?;
+    let config = citebot::discord::BotConfig {
+        token,
+        guild,
+        api_base,
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(citebot::discord::run(config, std::sync::Arc::new(index)))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn load(dir: &std::path::Path) -> Result<Index> {

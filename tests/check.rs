@@ -37,14 +37,20 @@ impl Copy {
     /// Replaces `from` by `to` in a file; returns the 1-based line where `to` now starts.
     fn edit(&self, path: &Path, from: &str, to: &str) -> usize {
         let text = std::fs::read_to_string(path).expect("read");
-        let at = text.find(from).unwrap_or_else(|| panic!("{from:?} not in {}", path.display()));
+        let at = text
+            .find(from)
+            .unwrap_or_else(|| panic!("{from:?} not in {}", path.display()));
         let edited = format!("{}{}{}", &text[..at], to, &text[at + from.len()..]);
         std::fs::write(path, edited).expect("write");
         text[..at].matches('\n').count() + 1
     }
 
     fn check(&self) -> (bool, String) {
-        let out = citebot(&["--responses", self.root.to_str().expect("utf-8 path"), "check"]);
+        let out = citebot(&[
+            "--responses",
+            self.root.to_str().expect("utf-8 path"),
+            "check",
+        ]);
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -70,17 +76,25 @@ fn assert_rejected(copy: &Copy, path: &Path, line: usize, needle: &str) {
     assert!(!ok, "check accepted a broken copy:\n{out}");
     let location = format!("{}:{line}: error:", path.display());
     assert!(
-        out.lines().any(|l| l.starts_with(&location) && l.contains(needle)),
+        out.lines()
+            .any(|l| l.starts_with(&location) && l.contains(needle)),
         "expected `{location} ...{needle}...` in:\n{out}"
     );
 }
 
 #[test]
 fn shipped_responses_pass_check() {
-    let out = citebot(&["--responses", responses_dir().to_str().expect("utf-8"), "check"]);
+    let out = citebot(&[
+        "--responses",
+        responses_dir().to_str().expect("utf-8"),
+        "check",
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
-    assert!(stdout.contains("ok, 12 fact cards, 13 paragraphs, 0 warning(s)"), "{stdout}");
+    assert!(
+        stdout.contains("ok, 12 fact cards, 13 paragraphs, 0 warning(s)"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -97,18 +111,33 @@ fn every_citation_is_verbatim_in_the_article() {
             cited.insert(citation.paragraph);
         }
     }
-    let body: Vec<usize> = article.paragraphs.iter().filter(|p| !p.heading).map(|p| p.number).collect();
+    let body: Vec<usize> = article
+        .paragraphs
+        .iter()
+        .filter(|p| !p.heading)
+        .map(|p| p.number)
+        .collect();
     assert_eq!(article.paragraphs.len(), 13);
     assert_eq!(
-        article.paragraphs.iter().filter(|p| p.heading).map(|p| p.number).collect::<Vec<_>>(),
+        article
+            .paragraphs
+            .iter()
+            .filter(|p| p.heading)
+            .map(|p| p.number)
+            .collect::<Vec<_>>(),
         [2, 10]
     );
-    assert_eq!(cited.into_iter().collect::<Vec<_>>(), body, "every body paragraph is cited");
+    assert_eq!(
+        cited.into_iter().collect::<Vec<_>>(),
+        body,
+        "every body paragraph is cited"
+    );
 }
 
 #[test]
 fn the_article_is_kept_exactly_as_received() {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/article/deepseek-r2-huawei.pt.txt");
+    let shared =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/article/deepseek-r2-huawei.pt.txt");
     if let Ok(original) = std::fs::read(&shared) {
         let copy = std::fs::read(responses_dir().join("article.pt.txt")).expect("article");
         assert_eq!(copy, original);
@@ -144,7 +173,11 @@ fn quote_that_is_not_verbatim_is_reported() {
 fn duplicate_command_across_pt_names_is_reported() {
     let copy = Copy::new();
     let path = copy.card("h20-deal");
-    let line = copy.edit(&path, "command_pt = \"acordo-h20\"", "command_pt = \"evitar-h20\"");
+    let line = copy.edit(
+        &path,
+        "command_pt = \"acordo-h20\"",
+        "command_pt = \"evitar-h20\"",
+    );
     assert_rejected(&copy, &path, line, "already used");
 }
 
@@ -152,7 +185,11 @@ fn duplicate_command_across_pt_names_is_reported() {
 fn invalid_discord_name_is_reported() {
     let copy = Copy::new();
     let path = copy.card("gpu-shortage");
-    let line = copy.edit(&path, "command_pt = \"escassez-gpus\"", "command_pt = \"Escassez de GPUs\"");
+    let line = copy.edit(
+        &path,
+        "command_pt = \"escassez-gpus\"",
+        "command_pt = \"Escassez de GPUs\"",
+    );
     assert_rejected(&copy, &path, line, "not a valid Discord command name");
 }
 
@@ -162,7 +199,10 @@ fn over_long_description_and_answer_are_reported() {
     let path = copy.card("r1-training");
     let long = "x".repeat(101);
     let text = std::fs::read_to_string(&path).expect("read");
-    let en = text.lines().find(|l| l.starts_with("en = \"") && l.len() < 130).expect("description line");
+    let en = text
+        .lines()
+        .find(|l| l.starts_with("en = \"") && l.len() < 130)
+        .expect("description line");
     let line = copy.edit(&path, en, &format!("en = \"{long}\""));
     assert_rejected(&copy, &path, line, "description.en is 101 characters");
 
@@ -170,7 +210,10 @@ fn over_long_description_and_answer_are_reported() {
     let path = copy.card("r1-training");
     let text = std::fs::read_to_string(&path).expect("read");
     let answer_at = text.find("[answer]").expect("answer table");
-    let pt = text[answer_at..].lines().find(|l| l.starts_with("pt = \"")).expect("answer.pt");
+    let pt = text[answer_at..]
+        .lines()
+        .find(|l| l.starts_with("pt = \""))
+        .expect("answer.pt");
     let line = copy.edit(&path, pt, &format!("pt = \"{}\"", "y".repeat(601)));
     assert_rejected(&copy, &path, line, "answer.pt is 601 characters");
 }
@@ -194,8 +237,14 @@ fn uncited_paragraph_is_a_warning_not_an_error() {
     assert!(ok, "a warning alone must not fail check:\n{out}");
     let article = copy.root.join("article.pt.txt");
     let text = std::fs::read_to_string(&article).expect("article");
-    let line = text[..text.find("Curiosamente").expect("§13")].matches('\n').count() + 1;
-    let expected = format!("{}:{line}: warning: paragraph §13 is not cited by any card", article.display());
+    let line = text[..text.find("Curiosamente").expect("§13")]
+        .matches('\n')
+        .count()
+        + 1;
+    let expected = format!(
+        "{}:{line}: warning: paragraph §13 is not cited by any card",
+        article.display()
+    );
     assert!(out.contains(&expected), "expected {expected} in:\n{out}");
 }
 
@@ -214,7 +263,12 @@ fn every_problem_is_listed_not_just_the_first() {
 fn ask_refuses_to_start_on_broken_data() {
     let copy = Copy::new();
     copy.edit(&copy.card("h20-deal"), "[answer]", "[answer\n");
-    let out = citebot(&["--responses", copy.root.to_str().expect("utf-8"), "ask", "h20 deal"]);
+    let out = citebot(&[
+        "--responses",
+        copy.root.to_str().expect("utf-8"),
+        "ask",
+        "h20 deal",
+    ]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("h20-deal.toml:"), "{stderr}");

@@ -18,7 +18,11 @@ fn ask_json(question: &str, extra: &[&str]) -> serde_json::Value {
         .args(extra)
         .output()
         .expect("run citebot");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("one JSON object")
 }
 
@@ -34,7 +38,10 @@ fn portuguese_delay_question_is_answered_with_a_quote_from_the_delay_paragraphs(
         .iter()
         .map(|c| c["paragraph"].as_u64().expect("paragraph"))
         .collect();
-    assert!(paragraphs.iter().any(|p| [1, 4, 9].contains(p)), "{paragraphs:?}");
+    assert!(
+        paragraphs.iter().any(|p| [1, 4, 9].contains(p)),
+        "{paragraphs:?}"
+    );
 }
 
 #[test]
@@ -50,25 +57,46 @@ fn parameter_count_of_r2_is_refused_with_suggestions() {
 #[test]
 fn json_has_exactly_the_documented_fields() {
     let answer = ask_json("h20 deal", &[]);
-    let mut keys: Vec<&str> = answer.as_object().expect("object").keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = answer
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort_unstable();
     assert_eq!(
         keys,
-        ["alternatives", "answer", "answered", "citations", "confidence", "fact", "lang"]
+        [
+            "alternatives",
+            "answer",
+            "answered",
+            "citations",
+            "confidence",
+            "fact",
+            "lang"
+        ]
     );
-    assert!(answer["confidence"].as_f64().is_some_and(|c| (0.0..=1.0).contains(&c)));
+    assert!(answer["confidence"]
+        .as_f64()
+        .is_some_and(|c| (0.0..=1.0).contains(&c)));
 }
 
 #[test]
 fn lang_flag_forces_the_reply_language() {
     let answer = ask_json("Why was R2 delayed?", &["--lang", "pt"]);
     assert_eq!(answer["lang"], "pt");
-    assert!(answer["answer"].as_str().expect("answer").contains("adiado"));
+    assert!(answer["answer"]
+        .as_str()
+        .expect("answer")
+        .contains("adiado"));
 }
 
 #[test]
 fn text_output_shows_quotes_with_paragraph_numbers_and_the_source() {
-    let out = citebot().args(["ask", "Why was R2 delayed?"]).output().expect("run");
+    let out = citebot()
+        .args(["ask", "Why was R2 delayed?"])
+        .output()
+        .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
     assert!(text.contains("§1"), "{text}");
@@ -105,7 +133,11 @@ fn facts_lists_every_card_with_its_paragraphs() {
     let out = citebot().arg("facts").output().expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.lines().count(), 12, "{text}");
-    assert!(text.lines().any(|l| l.starts_with("/h20-deal") && l.contains("§11")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("/h20-deal") && l.contains("§11")),
+        "{text}"
+    );
 }
 
 #[test]
@@ -116,5 +148,8 @@ fn a_missing_responses_folder_is_a_clear_error() {
         .expect("run");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("/nonexistent/responses/article.toml"), "{stderr}");
+    assert!(
+        stderr.contains("/nonexistent/responses/article.toml"),
+        "{stderr}"
+    );
 }

@@ -1,0 +1,468 @@
+//! End to end: the real `citebot run` binary against the Discord simulator on loopback.
+//! Everything asserted here is what the bot actually sent over REST, as the simulator recorded it.
+
+mod common;
+mod sim;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use sim::{Channel, ChannelKind, SimConfig, Simulator};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A running `citebot run` process pointed at a simulator; killed on drop.
+struct Bot {
+    child: Child,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Bot {
+    fn start(sim: &Simulator, token: &str, extra_env: &[(&str, &str)]) -> Bot {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("bot.log");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_citebot"));
+        command
+            .arg("run")
+            .current_dir(dir.path()) // no stray .env from the checkout
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("DISCORD_TOKEN", token)
+            .env("DISCORD_API_BASE", sim.api_base())
+            .env("CITEBOT_RESPONSES", common::responses_dir())
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::from(
+                std::fs::File::create(dir.path().join("bot.out")).expect("out"),
+            ))
+            .stderr(Stdio::from(std::fs::File::create(&log).expect("log")));
+        for (key, value) in extra_env {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("spawn citebot run");
+        Bot {
+            child,
+            log,
+            _dir: dir,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits for the process to exit by itself.
+    fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn running_bot() -> (Simulator, Bot) {
+    let sim = Simulator::start(SimConfig {
+        heartbeat_interval: Duration::from_millis(500),
+        ..SimConfig::default()
+    })
+    .await;
+    let bot = Bot::start(&sim, sim.token(), &[]);
+    if let Err(err) = sim.wait_ready(WAIT).await {
+        panic!("bot did not connect: {err}\n{}", bot.log());
+    }
+    sim.wait_bulk_overwrite(WAIT)
+        .await
+        .expect("commands registered");
+    (sim, bot)
+}
+
+fn embed(data: &Value) -> &Value {
+    &data["embeds"][0]
+}
+
+fn quotes(embed: &Value) -> Vec<String> {
+    embed["fields"]
+        .as_array()
+        .map(|fields| {
+            fields
+                .iter()
+                .map(|f| f["value"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn assert_no_pings(data: &Value) {
+    let mentions = &data["allowed_mentions"];
+    assert_eq!(mentions["parse"], json!([]), "{data}");
+    assert!(
+        mentions["users"].as_array().is_none_or(Vec::is_empty),
+        "{data}"
+    );
+    assert!(
+        mentions["roles"].as_array().is_none_or(Vec::is_empty),
+        "{data}"
+    );
+    assert_eq!(mentions["replied_user"], json!(false), "{data}");
+}
+
+fn assert_within_limits(embed: &Value) {
+    let len = |v: &Value| v.as_str().map_or(0, |s| s.chars().count());
+    assert!(len(&embed["title"]) <= 256);
+    assert!(len(&embed["description"]) <= 4096);
+    let fields = embed["fields"].as_array().cloned().unwrap_or_default();
+    assert!(fields.len() <= 25);
+    let mut total =
+        len(&embed["title"]) + len(&embed["description"]) + len(&embed["footer"]["text"]);
+    for field in &fields {
+        assert!(len(&field["name"]) <= 256 && len(&field["value"]) <= 1024);
+        total += len(&field["name"]) + len(&field["value"]);
+    }
+    assert!(total <= 6000, "embed has {total} characters");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_registered_at_start_match_the_fact_cards() {
+    let (sim, _bot) = running_bot().await;
+    let identify = sim.wait_ready(WAIT).await.expect("ready");
+    let intents = identify.gateway_intents();
+    assert!(intents.contains(serenity::all::GatewayIntents::GUILD_MESSAGES));
+    assert!(
+        !intents.contains(serenity::all::GatewayIntents::MESSAGE_CONTENT),
+        "no privileged intent"
+    );
+
+    let registered = sim.registered_commands(None);
+    let index = common::shipped_index();
+    assert_eq!(registered.len(), index.cards().len() + 3, "{registered:?}");
+    for card in index.cards() {
+        let command = registered
+            .iter()
+            .find(|c| c["name"] == card.command)
+            .unwrap_or_else(|| panic!("/{} not registered", card.command));
+        assert_eq!(command["description"], card.description.en);
+        assert_eq!(command["name_localizations"]["pt-BR"], card.command_pt);
+        assert_eq!(
+            command["description_localizations"]["pt-BR"],
+            card.description.pt
+        );
+        assert_eq!(command["options"][0]["name"], "private");
+        assert_eq!(command["options"][0]["type"], 5);
+    }
+    let ask = registered
+        .iter()
+        .find(|c| c["name"] == "ask")
+        .expect("/ask");
+    assert_eq!(ask["options"][0]["autocomplete"], true);
+    for name in ["facts", "source"] {
+        assert!(registered.iter().any(|c| c["name"] == name), "/{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fact_command_answers_with_its_cards_quotes() {
+    let (sim, _bot) = running_bot().await;
+    let index = common::shipped_index();
+    for card in index.cards() {
+        let (id, interaction) = sim.slash_command(&card.command).locale("en-US").build();
+        sim.dispatch_interaction(interaction)
+            .await
+            .expect("dispatch");
+        let callback = sim.wait_callback(id, WAIT).await.expect("callback");
+        assert_eq!(callback["type"], 4, "a message response");
+        let data = &callback["data"];
+        assert_no_pings(data);
+        let embed = embed(data);
+        assert_within_limits(embed);
+        assert_eq!(embed["title"], card.description.en);
+        assert_eq!(embed["description"], card.answer.en);
+        let shown = quotes(embed);
+        assert_eq!(shown.len(), card.citations.len());
+        for (citation, field) in card
+            .citations
+            .iter()
+            .zip(&embed["fields"].as_array().expect("fields")[..])
+        {
+            let flat = citation
+                .quote
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            assert_eq!(field["value"], format!("> {flat}"));
+            assert_eq!(field["name"], format!("§{}", citation.paragraph));
+        }
+        assert!(embed["footer"]["text"]
+            .as_str()
+            .expect("footer")
+            .contains("Financial Times"));
+        assert_eq!(
+            data["flags"].as_u64().unwrap_or(0) & 64,
+            0,
+            "public by default"
+        );
+    }
+    // The private option makes the answer ephemeral.
+    let (id, interaction) = sim
+        .slash_command("h20-deal")
+        .option("private", json!(true))
+        .build();
+    sim.dispatch_interaction(interaction)
+        .await
+        .expect("dispatch");
+    let callback = sim.wait_callback(id, WAIT).await.expect("callback");
+    assert_eq!(
+        callback["data"]["flags"].as_u64().unwrap_or(0) & 64,
+        64,
+        "ephemeral"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ask_answers_in_the_users_locale_and_refuses_what_the_article_does_not_say() {
+    let (sim, _bot) = running_bot().await;
+    let index = common::shipped_index();
+    let card = index.card("why-r2-delayed").expect("card");
+
+    let (id, interaction) = sim
+        .slash_command("ask")
+        .option("question", json!("why was R2 delayed?"))
+        .locale("en-US")
+        .build();
+    sim.dispatch_interaction(interaction)
+        .await
+        .expect("dispatch");
+    let data = sim.wait_callback(id, WAIT).await.expect("callback")["data"].clone();
+    assert_eq!(embed(&data)["description"], card.answer.en);
+    assert_no_pings(&data);
+
+    let (id, interaction) = sim
+        .slash_command("ask")
+        .option("question", json!("porque o r2 atrasou"))
+        .locale("pt-BR")
+        .build();
+    sim.dispatch_interaction(interaction)
+        .await
+        .expect("dispatch");
+    let data = sim.wait_callback(id, WAIT).await.expect("callback")["data"].clone();
+    assert_eq!(embed(&data)["description"], card.answer.pt);
+    assert!(embed(&data)["footer"]["text"]
+        .as_str()
+        .expect("footer")
+        .starts_with("Fonte"));
+
+    let (id, interaction) = sim
+        .slash_command("ask")
+        .option("question", json!("how many parameters does R2 have?"))
+        .locale("en-US")
+        .build();
+    sim.dispatch_interaction(interaction)
+        .await
+        .expect("dispatch");
+    let data = sim.wait_callback(id, WAIT).await.expect("callback")["data"].clone();
+    let refusal = embed(&data);
+    assert_eq!(refusal["title"], "Not in the article");
+    assert!(refusal["description"]
+        .as_str()
+        .expect("text")
+        .contains("The article doesn't cover that."));
+    assert!(
+        refusal["fields"].as_array().is_none_or(Vec::is_empty),
+        "a refusal quotes nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autocomplete_offers_at_most_25_ranked_questions() {
+    let (sim, _bot) = running_bot().await;
+    for typed in ["porque o r2", "h20", "", "x"] {
+        let (id, interaction) = sim.autocomplete("ask", "question", typed).build();
+        sim.dispatch_interaction(interaction)
+            .await
+            .expect("dispatch");
+        let callback = sim.wait_callback(id, WAIT).await.expect("callback");
+        assert_eq!(callback["type"], 8, "autocomplete result");
+        let choices = callback["data"]["choices"].as_array().expect("choices");
+        assert!(choices.len() <= 25, "{} choices", choices.len());
+        for choice in choices {
+            let name = choice["name"].as_str().expect("name");
+            assert!((1..=100).contains(&name.chars().count()));
+        }
+        if typed == "porque o r2" {
+            let first = choices.first().expect("suggestions")["name"]
+                .as_str()
+                .expect("name")
+                .to_lowercase();
+            assert!(first.contains("r2"), "{first}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mention_in_a_thread_is_answered_in_that_thread_as_a_reply() {
+    let (sim, _bot) = running_bot().await;
+    let guild = sim.config().guild_id;
+    let parent = 810_000_000_000_000_100;
+    let thread = 810_000_000_000_000_101;
+    sim.add_channel(Channel {
+        id: parent,
+        kind: ChannelKind::Text,
+        guild_id: Some(guild),
+    });
+    sim.add_channel(Channel {
+        id: thread,
+        kind: ChannelKind::PublicThread { parent },
+        guild_id: Some(guild),
+    });
+    let (message_id, message) = sim
+        .message_mentioning_bot(thread, "quando sai o R2?")
+        .in_guild(guild)
+        .build();
+    sim.dispatch_message_create(message)
+        .await
+        .expect("dispatch");
+    let reply = sim
+        .wait_channel_message(thread, WAIT)
+        .await
+        .expect("reply in the thread");
+    assert_eq!(
+        reply["message_reference"]["message_id"]
+            .as_str()
+            .map(str::to_string),
+        Some(message_id.to_string())
+    );
+    assert_no_pings(&reply);
+    let index = common::shipped_index();
+    assert_eq!(
+        embed(&reply)["description"],
+        index.card("r2-release-date").expect("card").answer.pt
+    );
+
+    // A mention with no question gets the short help; other bots are ignored.
+    let (_, message) = sim
+        .message_mentioning_bot(thread, "")
+        .in_guild(guild)
+        .build();
+    sim.dispatch_message_create(message)
+        .await
+        .expect("dispatch");
+    let replies = sim
+        .wait_channel_messages(thread, 2, WAIT)
+        .await
+        .expect("help reply");
+    assert_eq!(embed(&replies[1])["title"], "Ask me about the article");
+    let (_, message) = sim
+        .message_mentioning_bot(thread, "why was r2 delayed")
+        .in_guild(guild)
+        .author_is_bot(true)
+        .build();
+    sim.dispatch_message_create(message)
+        .await
+        .expect("dispatch");
+    assert!(
+        sim.wait_channel_messages(thread, 3, Duration::from_millis(800))
+            .await
+            .is_err(),
+        "answered a bot"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everyone_and_role_mentions_in_a_question_ping_nobody() {
+    let (sim, _bot) = running_bot().await;
+    let channel = sim.config().channel_id;
+    let text = "@everyone <@&123456789012345678> @here why was r2 delayed?";
+    let (_, message) = sim
+        .message_mentioning_bot(channel, text)
+        .in_guild(sim.config().guild_id)
+        .build();
+    sim.dispatch_message_create(message)
+        .await
+        .expect("dispatch");
+    let reply = sim
+        .wait_channel_message(channel, WAIT)
+        .await
+        .expect("reply");
+    assert_no_pings(&reply);
+    assert!(!reply.to_string().contains("@everyone"), "{reply}");
+
+    let (id, interaction) = sim
+        .slash_command("ask")
+        .option("question", json!(text))
+        .build();
+    sim.dispatch_interaction(interaction)
+        .await
+        .expect("dispatch");
+    let data = sim.wait_callback(id, WAIT).await.expect("callback")["data"].clone();
+    assert_no_pings(&data);
+    assert!(!data.to_string().contains("@everyone"), "{data}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_6000_character_question_is_answered_within_limits() {
+    let (sim, _bot) = running_bot().await;
+    let question = format!("why was r2 delayed {}", "ç@*_`> ".repeat(1000))
+        .chars()
+        .take(6000)
+        .collect::<String>();
+    let (id, interaction) = sim
+        .slash_command("ask")
+        .option("question", json!(question))
+        .build();
+    sim.dispatch_interaction(interaction)
+        .await
+        .expect("dispatch");
+    let data = sim.wait_callback(id, WAIT).await.expect("callback")["data"].clone();
+    assert_within_limits(embed(&data));
+    let channel = sim.config().channel_id;
+    let (_, message) = sim
+        .message_mentioning_bot(channel, &question)
+        .in_guild(sim.config().guild_id)
+        .build();
+    sim.dispatch_message_create(message)
+        .await
+        .expect("dispatch");
+    let reply = sim
+        .wait_channel_message(channel, WAIT)
+        .await
+        .expect("reply");
+    assert_within_limits(embed(&reply));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_or_rejected_token_exits_with_a_clear_error() {
+    let sim = Simulator::start(SimConfig::default()).await;
+    let mut missing = Bot::start(&sim, "", &[]);
+    let status = missing.wait_exit(WAIT).expect("exits");
+    assert!(!status.success());
+    assert!(missing.log().contains(".env.example"), "{}", missing.log());
+
+    let wrong = "wrong-token.NzAwMDAwMDAwMDAwMDAwMDAw.not-the-secret";
+    let mut rejected = Bot::start(&sim, wrong, &[]);
+    let status = rejected
+        .wait_exit(Duration::from_secs(20))
+        .expect("exits without a retry loop");
+    assert!(!status.success());
+    let log = rejected.log();
+    assert!(
+        log.contains("4004") && log.contains(".env.example"),
+        "{log}"
+    );
+    assert!(
+        !log.contains(wrong),
+        "the token leaked into the log:\n{log}"
+    );
+}

@@ -1,0 +1,1369 @@
+//! A Discord simulator on loopback for integration tests (REST + gateway on one port).
+//!
+//! Nothing in the test suite may reach the internet, so the real bot (serenity 0.12.5) is pointed
+//! at this simulator: REST through `HttpBuilder::new(token).proxy(sim.api_base())
+//! .ratelimiter_disabled(true)`, and the gateway through the URL the simulator returns from
+//! `GET /api/v10/gateway` (`ws://127.0.0.1:PORT/gateway`, serenity appends `?v=10`).
+//!
+//! Everything the simulator sends is checked first against serenity's own model types (serenity
+//! silently drops dispatches whose payload does not deserialize, which would make a test hang).
+//! Everything the bot sends is recorded and checked against Discord's documented limits (empty
+//! messages, 2000-character content, embed limits, command name rules, ...), and rejected with
+//! Discord-style JSON errors when Discord would reject it.
+//!
+//! # Quick start
+//!
+//! ```ignore
+//! mod sim;
+//! use sim::*;
+//!
+//! let sim = Simulator::start(SimConfig { heartbeat_interval: Duration::from_millis(500), ..Default::default() }).await;
+//! sim.add_channel(Channel { id: 200, kind: ChannelKind::Text, guild_id: Some(sim.config().guild_id) });
+//! // start the bot with `sim.api_base()` / `sim.token()`, then:
+//! let identify = sim.wait_ready(Duration::from_secs(10)).await?;      // IdentifyInfo { intents, shard, .. }
+//! let cmds = sim.wait_bulk_overwrite(Duration::from_secs(5)).await?;  // Recorded { body: [commands], .. }
+//! let (id, json) = sim.slash_command("ask").option("question", json!("why?")).locale("pt-BR").channel(200).build();
+//! sim.dispatch_interaction(json).await?;
+//! let cb = sim.wait_callback(id, Duration::from_secs(5)).await?;     // {"type": 4, "data": {...}}
+//! let (msg_id, json) = sim.message_mentioning_bot(200, "hello").author(42).build();
+//! sim.dispatch_message_create(json).await?;
+//! let reply = sim.wait_channel_message(200, Duration::from_secs(5)).await?;  // body POSTed by the bot
+//! ```
+//!
+//! # API summary
+//!
+//! Setup and identity
+//! - `Simulator::start(SimConfig) -> Simulator` (async; `Simulator` is `Clone`, all clones share state)
+//! - `api_base() -> String` (`http://127.0.0.1:PORT`), `gateway_url() -> String`, `token() -> &str`,
+//!   `config() -> &SimConfig`, `http() -> serenity::http::Http` (proxy + ratelimiter disabled),
+//!   `http_with_token(&str) -> Http`, `shutdown()`
+//! - `add_channel(Channel)`, `channel(id) -> Option<Channel>`; channels referenced by dispatched
+//!   interactions/messages are auto-registered (text channel in the guild, or DM) if missing.
+//!
+//! Gateway
+//! - `wait_ready(timeout) -> SimResult<IdentifyInfo>` (latest successful IDENTIFY that got READY)
+//! - `wait_identify_count(n, timeout) -> SimResult<IdentifyInfo>` (the n-th, 1-based)
+//! - `wait_resume_count(n, timeout) -> SimResult<ResumeInfo>`, `wait_heartbeats(n, timeout)`
+//! - `dispatch(t, d) -> SimResult<u64>` (any event, validated; returns the sequence number)
+//! - `dispatch_interaction(json)`, `dispatch_message_create(json)` (validated; the latter fails with
+//!   `SimError::FilteredByIntents` if the identified intents would stop Discord from sending it)
+//! - builders: `slash_command(name)`, `autocomplete(command, option, partial)`,
+//!   `message_mentioning_bot(channel, text)`, `message(channel, text)`; each has `.build()` returning
+//!   `(id, json)` and `.send().await` which builds and dispatches.
+//! - inspection: `identifies()`, `resumes()`, `heartbeat_count()`, `auth_failures()`,
+//!   `server_closes()`, `connection_count()`, `gateway_received()`
+//!
+//! REST recording (bodies are JSON; multipart bodies are recorded from `payload_json`)
+//! - `requests() -> Vec<Recorded>`, `unknown_routes() -> Vec<Recorded>`, `internal_errors()`
+//! - `wait_request(timeout, |r| ..) -> SimResult<Recorded>`
+//! - `wait_callback(interaction_id, timeout) -> SimResult<Value>` (callback body `{type, data}`),
+//!   `callbacks(interaction_id) -> Vec<Value>` (all accepted callbacks, to assert "exactly once")
+//! - `wait_original_edit(key, timeout)`, `wait_followup(key, timeout)`,
+//!   `wait_followups(key, n, timeout)`, `original_message(key)`; `key` is an interaction id (`u64`)
+//!   or token (`&str`)
+//! - `wait_channel_message(channel, timeout)`, `wait_channel_messages(channel, n, timeout)`
+//! - `wait_bulk_overwrite(timeout) -> SimResult<Recorded>` (global or guild PUT),
+//!   `registered_commands(guild: Option<u64>) -> Vec<Value>`
+//!
+//! The `wait_*` functions return the *first accepted* (2xx) matching request. If the simulator
+//! rejected the bot's request because Discord would have (e.g. an empty message), they return
+//! `SimError::Rejected` at once instead of waiting. Requests answered by an injected fault are
+//! skipped (the bot may retry). Timeouts return `SimError::Timeout` with a summary of recent traffic.
+//!
+//! Fault hooks
+//! - gateway: `send_reconnect()` (op 7), `close_gateway(code, reason)`, `invalidate_session(resumable)`
+//!   (op 9; `false` also forgets the session so a RESUME fails), `set_heartbeat_ack(bool)`,
+//!   `request_heartbeat()` (op 1 from the server), `hold_handshakes(bool)` (park IDENTIFY/RESUME
+//!   until released: makes "dispatched while the bot was away, replayed on RESUME" deterministic)
+//! - REST: `fail_next(method, path_pattern, n, Fault)` with `Fault::Status(500)`,
+//!   `Fault::RateLimited { retry_after, global }` (429 + `retry_after` JSON + `Retry-After` /
+//!   `X-RateLimit-*` headers), `Fault::Hang` (never answers until `release_hung()`, then 503),
+//!   `Fault::Delay(d)`; `path_pattern` segments may be `*` (one segment) or a trailing `**`, and the
+//!   `/api/v10` prefix may be omitted. `clear_faults()`.
+//!
+//! Behaviour worth knowing
+//! - REST needs `Authorization: Bot <token>` (401 otherwise) except `GET /api/v10/gateway`, which
+//!   Discord serves unauthenticated (serenity falls back to the real `wss://gateway.discord.gg` if
+//!   that request fails, so it must not fail). IDENTIFY/RESUME with a wrong token get close 4004.
+//! - Interaction callbacks: unknown id/token -> 404 code 10062; second callback -> 400 code 40060;
+//!   optional deadline (`SimConfig::interaction_deadline`, off by default) -> 404 code 10062.
+//!   Webhook routes (`@original`, followups) answer 404 code 10015 until the interaction was
+//!   acknowledged by a callback.
+//! - Replies whose `message_reference.message_id` is unknown to the simulator get Discord's 400
+//!   (unless `fail_if_not_exists: false`).
+//! - Events dispatched while the bot is disconnected are kept in the session log and replayed on
+//!   RESUME, like Discord does.
+//! - Re-identifying (op 9 `false`, missed heartbeat ACKs) is slow in serenity 0.12.5: its shard
+//!   manager waits ~5 s for its own runner before restarting; allow >= 10 s for those waits.
+//! - The constructor sets `NO_PROXY`/`no_proxy` to `127.0.0.1,localhost` for the process.
+#![allow(dead_code)]
+
+mod payloads;
+mod server;
+mod validate;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Once};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+
+pub use payloads::{InteractionBuilder, MessageBuilder};
+
+/// Result type of the simulator's fallible calls.
+pub type SimResult<T> = Result<T, SimError>;
+
+/// Configuration of a simulator instance. `Default` gives usable values for everything.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The only bot token accepted (REST `Authorization: Bot <token>` and gateway IDENTIFY).
+    pub token: String,
+    pub application_id: u64,
+    pub bot_user_id: u64,
+    pub bot_username: String,
+    /// HELLO's `heartbeat_interval`. Discord uses 41250 ms; tests usually want a few hundred ms.
+    pub heartbeat_interval: Duration,
+    /// Guild used by builders when none is given; READY lists `guilds` as unavailable stubs.
+    pub guild_id: u64,
+    /// Guilds listed in READY (as `{"id", "unavailable": true}`).
+    pub guilds: Vec<u64>,
+    /// Channel used by builders when none is given (auto-registered as a text channel).
+    pub channel_id: u64,
+    /// DM channel used by `.dm()` on builders.
+    pub dm_channel_id: u64,
+    /// User used as the interaction user / message author when none is given.
+    pub user_id: u64,
+    pub username: String,
+    /// If set, interaction callbacks arriving later than this after the dispatch get Discord's
+    /// 404 "Unknown interaction" (Discord's real limit is 3 s). Off by default to avoid flakes.
+    pub interaction_deadline: Option<Duration>,
+    /// Privileged intents the "developer portal" allows; IDENTIFY asking for others gets 4014.
+    pub allowed_privileged_intents: u64,
+}
+
+/// GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
+pub const PRIVILEGED_INTENTS: u64 = (1 << 1) | (1 << 8) | (1 << 15);
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            token: "sim-token.NzAwMDAwMDAwMDAwMDAwMDAw.secret".to_string(),
+            application_id: 700_000_000_000_000_001,
+            bot_user_id: 700_000_000_000_000_001,
+            bot_username: "citebot".to_string(),
+            heartbeat_interval: Duration::from_millis(41_250),
+            guild_id: 800_000_000_000_000_001,
+            guilds: vec![800_000_000_000_000_001],
+            channel_id: 810_000_000_000_000_001,
+            dm_channel_id: 820_000_000_000_000_001,
+            user_id: 900_000_000_000_000_001,
+            username: "tester".to_string(),
+            interaction_deadline: None,
+            allowed_privileged_intents: PRIVILEGED_INTENTS,
+        }
+    }
+}
+
+/// A channel the simulator knows (answers `GET /channels/{id}` and accepts messages in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    pub id: u64,
+    pub kind: ChannelKind,
+    /// `None` for DMs.
+    pub guild_id: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelKind {
+    /// Guild text channel (type 0).
+    Text,
+    /// Public thread (type 11) under a text channel.
+    PublicThread { parent: u64 },
+    /// Private thread (type 12) under a text channel.
+    PrivateThread { parent: u64 },
+    /// DM channel (type 1); the recipient is `SimConfig::user_id`.
+    Dm,
+}
+
+impl ChannelKind {
+    pub fn discord_type(&self) -> u8 {
+        match self {
+            ChannelKind::Text => 0,
+            ChannelKind::Dm => 1,
+            ChannelKind::PublicThread { .. } => 11,
+            ChannelKind::PrivateThread { .. } => 12,
+        }
+    }
+
+    pub fn parent(&self) -> Option<u64> {
+        match self {
+            ChannelKind::PublicThread { parent } | ChannelKind::PrivateThread { parent } => {
+                Some(*parent)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What a successful IDENTIFY carried (the token is compared, never stored).
+#[derive(Debug, Clone)]
+pub struct IdentifyInfo {
+    pub intents: u64,
+    pub shard: Option<[u32; 2]>,
+    pub properties: Value,
+    pub compress: Option<bool>,
+    pub large_threshold: Option<u64>,
+    pub presence: Option<Value>,
+    pub session_id: String,
+    pub connection_id: u64,
+    pub since_start: Duration,
+}
+
+impl IdentifyInfo {
+    pub fn gateway_intents(&self) -> serenity::model::gateway::GatewayIntents {
+        serenity::model::gateway::GatewayIntents::from_bits_retain(self.intents)
+    }
+}
+
+/// A successful RESUME.
+#[derive(Debug, Clone)]
+pub struct ResumeInfo {
+    pub session_id: String,
+    /// The sequence number the client said it had seen.
+    pub seq: u64,
+    /// How many missed dispatches were replayed before RESUMED.
+    pub replayed: usize,
+    pub connection_id: u64,
+    pub since_start: Duration,
+}
+
+/// A close frame the simulator sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseInfo {
+    pub connection_id: u64,
+    pub code: u16,
+    pub reason: String,
+}
+
+/// A payload the bot sent over the gateway (`d` of IDENTIFY/RESUME has the token redacted).
+#[derive(Debug, Clone)]
+pub struct GatewayFrame {
+    pub connection_id: u64,
+    pub op: u64,
+    pub d: Value,
+    pub since_start: Duration,
+}
+
+/// Which REST route a recorded request hit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Gateway,
+    GatewayBot,
+    CurrentUser,
+    CurrentApplication,
+    InteractionCallback {
+        interaction_id: u64,
+        token: String,
+    },
+    /// `GET`/`PATCH`/`DELETE /webhooks/{app}/{token}/messages/@original`
+    OriginalResponse {
+        token: String,
+    },
+    /// `POST /webhooks/{app}/{token}`
+    Followup {
+        token: String,
+    },
+    /// `GET`/`PATCH`/`DELETE /webhooks/{app}/{token}/messages/{id}`
+    FollowupMessage {
+        token: String,
+        message_id: u64,
+    },
+    GlobalCommands,
+    GuildCommands {
+        guild_id: u64,
+    },
+    Channel {
+        channel_id: u64,
+    },
+    ChannelMessages {
+        channel_id: u64,
+    },
+    ChannelMessage {
+        channel_id: u64,
+        message_id: u64,
+    },
+    Typing {
+        channel_id: u64,
+    },
+    Reaction {
+        channel_id: u64,
+        message_id: u64,
+    },
+    Unknown,
+}
+
+/// One REST request the bot made.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// Position in `requests()`.
+    pub index: usize,
+    pub method: String,
+    /// Path without the query string, e.g. `/api/v10/channels/1/messages`.
+    pub path: String,
+    pub query: Option<String>,
+    pub route: Route,
+    /// The interaction a webhook/callback route belongs to, when the simulator knows it.
+    pub interaction_id: Option<u64>,
+    /// JSON body (`Value::Null` if none; for multipart, the `payload_json` part).
+    pub body: Value,
+    /// File names of multipart uploads.
+    pub files: Vec<String>,
+    /// `None` while the request is still pending (e.g. `Fault::Hang`).
+    pub status: Option<u16>,
+    /// The JSON the simulator answered with (`Null` for 204).
+    pub response: Value,
+    /// Description of the injected fault that answered this request, if any.
+    pub fault: Option<String>,
+    pub at: Instant,
+    pub since_start: Duration,
+}
+
+impl Recorded {
+    pub fn accepted(&self) -> bool {
+        matches!(self.status, Some(s) if (200..300).contains(&s))
+    }
+
+    /// Rejected by the simulator's validation (not by an injected fault).
+    pub fn rejected(&self) -> bool {
+        self.fault.is_none() && matches!(self.status, Some(s) if s >= 400)
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "#{} {:?}ms {} {} -> {}{}{}",
+            self.index,
+            self.since_start.as_millis(),
+            self.method,
+            self.path,
+            self.status.map_or("pending".to_string(), |s| s.to_string()),
+            self.fault
+                .as_ref()
+                .map_or(String::new(), |f| format!(" [fault: {f}]")),
+            if self.rejected() {
+                format!(" response={}", truncate(&self.response.to_string(), 300))
+            } else {
+                String::new()
+            },
+        )
+    }
+}
+
+/// An injected REST fault (see `Simulator::fail_next`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// Answer with this status and a Discord-style JSON error.
+    Status(u16),
+    /// 429 with `{"retry_after", "global", "message", "code"}` and rate-limit headers.
+    RateLimited { retry_after: f64, global: bool },
+    /// Never answer (until `release_hung()`, which answers 503).
+    Hang,
+    /// Wait, then handle the request normally.
+    Delay(Duration),
+}
+
+/// Identifies an interaction by id or by token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InteractionKey {
+    Id(u64),
+    Token(String),
+}
+
+impl From<u64> for InteractionKey {
+    fn from(v: u64) -> Self {
+        InteractionKey::Id(v)
+    }
+}
+
+impl From<&str> for InteractionKey {
+    fn from(v: &str) -> Self {
+        InteractionKey::Token(v.to_string())
+    }
+}
+
+impl From<String> for InteractionKey {
+    fn from(v: String) -> Self {
+        InteractionKey::Token(v)
+    }
+}
+
+impl From<&String> for InteractionKey {
+    fn from(v: &String) -> Self {
+        InteractionKey::Token(v.clone())
+    }
+}
+
+#[derive(Clone)]
+pub enum SimError {
+    /// Nothing matching arrived in time. `diagnostics` summarizes the recent traffic.
+    Timeout {
+        what: String,
+        after: Duration,
+        diagnostics: String,
+    },
+    /// A payload the test asked to send would not deserialize in serenity (or is malformed).
+    InvalidPayload { event: String, error: String },
+    /// The bot's request was rejected by the simulator the way Discord would reject it.
+    Rejected {
+        what: String,
+        request: Box<Recorded>,
+    },
+    /// No client has identified yet, so there is no session to dispatch to.
+    NoSession,
+    /// No gateway connection is open (for gateway fault hooks).
+    NoConnection,
+    /// Discord would not deliver this event given the identified intents.
+    FilteredByIntents { event: String, missing: String },
+    /// An id was already used.
+    Duplicate(String),
+}
+
+impl fmt::Display for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimError::Timeout {
+                what,
+                after,
+                diagnostics,
+            } => write!(
+                f,
+                "timed out after {after:?} waiting for {what}\n{diagnostics}"
+            ),
+            SimError::InvalidPayload { event, error } => write!(
+                f,
+                "{event} payload would not deserialize in serenity 0.12.5 (it would be dropped \
+                 silently): {error}"
+            ),
+            SimError::Rejected { what, request } => write!(
+                f,
+                "the bot's {what} was rejected like Discord would: {} {} -> {:?}: {}\nbody: {}",
+                request.method,
+                request.path,
+                request.status,
+                request.response,
+                truncate(&request.body.to_string(), 2000)
+            ),
+            SimError::NoSession => write!(f, "no client has identified with the simulator yet"),
+            SimError::NoConnection => write!(f, "no gateway connection is open"),
+            SimError::FilteredByIntents { event, missing } => write!(
+                f,
+                "Discord would not deliver {event}: the bot identified without the {missing} intent"
+            ),
+            SimError::Duplicate(what) => write!(f, "duplicate {what}"),
+        }
+    }
+}
+
+/// Debug prints the readable message too, so `.expect()` in tests shows the diagnostics.
+impl fmt::Debug for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for SimError {}
+
+pub(crate) fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let t: String = s.chars().take(max).collect();
+        format!("{t}…")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared state
+// ---------------------------------------------------------------------------------------------
+
+pub(crate) enum ConnCmd {
+    Text(String),
+    Close(u16, String),
+    Drop,
+    /// Process a parked IDENTIFY (op 2) or RESUME (op 6) now.
+    Handshake(u64, Value),
+}
+
+pub(crate) struct ConnState {
+    pub(crate) tx: mpsc::UnboundedSender<ConnCmd>,
+    pub(crate) session: Option<String>,
+    pub(crate) query: HashMap<String, String>,
+}
+
+pub(crate) struct Session {
+    pub(crate) id: String,
+    pub(crate) seq: u64,
+    /// (seq, serialized frame) of every dispatch in this session.
+    pub(crate) log: Vec<(u64, String)>,
+    pub(crate) conn: Option<u64>,
+    pub(crate) intents: u64,
+    pub(crate) valid: bool,
+}
+
+pub(crate) struct InteractionState {
+    pub(crate) id: u64,
+    pub(crate) token: String,
+    pub(crate) kind: u64,
+    pub(crate) channel_id: u64,
+    pub(crate) guild_id: Option<u64>,
+    pub(crate) dispatched_at: Instant,
+    pub(crate) acked: bool,
+    pub(crate) original: Option<Value>,
+    pub(crate) followups: Vec<u64>,
+}
+
+pub(crate) struct RouteFault {
+    pub(crate) method: String,
+    pub(crate) pattern: Vec<String>,
+    pub(crate) remaining: usize,
+    pub(crate) fault: Fault,
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    pub(crate) requests: Vec<Recorded>,
+    pub(crate) channels: HashMap<u64, Channel>,
+    pub(crate) conns: HashMap<u64, ConnState>,
+    pub(crate) connections_total: u64,
+    pub(crate) sessions: HashMap<String, Session>,
+    pub(crate) current_session: Option<String>,
+    pub(crate) identifies: Vec<IdentifyInfo>,
+    pub(crate) resumes: Vec<ResumeInfo>,
+    pub(crate) server_closes: Vec<CloseInfo>,
+    pub(crate) gateway_received: Vec<GatewayFrame>,
+    pub(crate) auth_failures: usize,
+    pub(crate) heartbeats: usize,
+    pub(crate) no_heartbeat_ack: bool,
+    pub(crate) hold_handshakes: bool,
+    /// Parked (connection id, op, d) handshakes while `hold_handshakes` is set.
+    pub(crate) held_handshakes: Vec<(u64, u64, Value)>,
+    pub(crate) interactions: HashMap<u64, InteractionState>,
+    pub(crate) interaction_by_token: HashMap<String, u64>,
+    /// Every message the simulator knows (dispatched to or created by the bot), by id.
+    pub(crate) messages: HashMap<u64, Value>,
+    pub(crate) commands_global: Vec<Value>,
+    pub(crate) commands_guild: HashMap<u64, Vec<Value>>,
+    pub(crate) command_ids: HashMap<(Option<u64>, u64, String), u64>,
+    pub(crate) faults: Vec<RouteFault>,
+    pub(crate) internal_errors: Vec<String>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) cfg: SimConfig,
+    pub(crate) addr: SocketAddr,
+    pub(crate) started: Instant,
+    state: Mutex<State>,
+    changed: watch::Sender<u64>,
+    pub(crate) release: watch::Sender<u64>,
+    next_id: AtomicU64,
+    server: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Inner {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wake every waiter (call after changing state, without holding the lock).
+    pub(crate) fn bump(&self) {
+        self.changed.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// A fresh snowflake-like id.
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn api_base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub(crate) fn gateway_url(&self) -> String {
+        format!("ws://{}/gateway", self.addr)
+    }
+
+    pub(crate) fn internal_error(&self, msg: String) {
+        tracing::error!("discord simulator: {msg}");
+        self.lock().internal_errors.push(msg);
+        self.bump();
+    }
+
+    fn diagnostics(&self) -> String {
+        let st = self.lock();
+        let mut out = String::new();
+        let n = st.requests.len();
+        out.push_str(&format!("  REST requests ({n} total, last 15):\n"));
+        for r in st.requests.iter().skip(n.saturating_sub(15)) {
+            out.push_str(&format!("    {}\n", r.summary()));
+        }
+        let unknown: Vec<_> = st
+            .requests
+            .iter()
+            .filter(|r| r.route == Route::Unknown)
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        if !unknown.is_empty() {
+            out.push_str(&format!("  unknown routes: {unknown:?}\n"));
+        }
+        out.push_str(&format!(
+            "  gateway: {} connection(s) total, {} open, {} identify, {} resume, {} heartbeat(s), \
+             {} auth failure(s), closes sent: {:?}\n",
+            st.connections_total,
+            st.conns.len(),
+            st.identifies.len(),
+            st.resumes.len(),
+            st.heartbeats,
+            st.auth_failures,
+            st.server_closes.iter().map(|c| c.code).collect::<Vec<_>>(),
+        ));
+        if let Some(s) = st.current_session.as_ref().and_then(|s| st.sessions.get(s)) {
+            out.push_str(&format!(
+                "  current session {}: seq {}, attached to connection {:?}\n",
+                s.id, s.seq, s.conn
+            ));
+        }
+        if !st.internal_errors.is_empty() {
+            out.push_str(&format!(
+                "  simulator internal errors: {:?}\n",
+                st.internal_errors
+            ));
+        }
+        out
+    }
+
+    /// Queue a validated dispatch on the current session. Must be called with the lock held.
+    pub(crate) fn dispatch_locked(&self, st: &mut State, t: &str, d: Value) -> SimResult<u64> {
+        let sid = st.current_session.clone().ok_or(SimError::NoSession)?;
+        self.dispatch_to_session(st, &sid, t, d)
+    }
+
+    pub(crate) fn dispatch_to_session(
+        &self,
+        st: &mut State,
+        sid: &str,
+        t: &str,
+        d: Value,
+    ) -> SimResult<u64> {
+        let session = st.sessions.get_mut(sid).ok_or(SimError::NoSession)?;
+        let seq = session.seq + 1;
+        let frame = serde_json::json!({ "op": 0, "t": t, "s": seq, "d": d }).to_string();
+        validate::check_frame(&frame).map_err(|error| SimError::InvalidPayload {
+            event: t.to_string(),
+            error,
+        })?;
+        session.seq = seq;
+        session.log.push((seq, frame.clone()));
+        if let Some(cid) = session.conn {
+            if let Some(conn) = st.conns.get(&cid) {
+                let _ = conn.tx.send(ConnCmd::Text(frame));
+            }
+        }
+        Ok(seq)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The public handle
+// ---------------------------------------------------------------------------------------------
+
+/// A running simulator. Cheap to clone; all clones share the same server and records.
+#[derive(Clone)]
+pub struct Simulator {
+    inner: Arc<Inner>,
+}
+
+static NO_PROXY: Once = Once::new();
+
+impl Simulator {
+    /// Bind `127.0.0.1:0` and serve REST and the gateway websocket on that one port.
+    pub async fn start(cfg: SimConfig) -> Simulator {
+        NO_PROXY.call_once(|| {
+            std::env::set_var("NO_PROXY", "127.0.0.1,localhost");
+            std::env::set_var("no_proxy", "127.0.0.1,localhost");
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("discord simulator: cannot bind 127.0.0.1:0");
+        let addr = listener
+            .local_addr()
+            .expect("discord simulator: no local address");
+        let (changed, _) = watch::channel(0u64);
+        let (release, _) = watch::channel(0u64);
+        let inner = Arc::new(Inner {
+            cfg,
+            addr,
+            started: Instant::now(),
+            state: Mutex::new(State::default()),
+            changed,
+            release,
+            next_id: AtomicU64::new(1_300_000_000_000_000_000),
+            server: Mutex::new(None),
+        });
+        {
+            let mut st = inner.lock();
+            let c = &inner.cfg;
+            st.channels.insert(
+                c.channel_id,
+                Channel {
+                    id: c.channel_id,
+                    kind: ChannelKind::Text,
+                    guild_id: Some(c.guild_id),
+                },
+            );
+            st.channels.insert(
+                c.dm_channel_id,
+                Channel {
+                    id: c.dm_channel_id,
+                    kind: ChannelKind::Dm,
+                    guild_id: None,
+                },
+            );
+        }
+        let app = server::router(inner.clone());
+        let handle = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!("discord simulator server stopped: {e}");
+            }
+        });
+        *inner.server.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+        tracing::debug!("discord simulator listening on {addr}");
+        Simulator { inner }
+    }
+
+    /// Stop serving (open websockets are told to close with 1001).
+    pub fn shutdown(&self) {
+        let st = self.inner.lock();
+        for conn in st.conns.values() {
+            let _ = conn
+                .tx
+                .send(ConnCmd::Close(1001, "simulator shutting down".into()));
+        }
+        drop(st);
+        if let Some(h) = self
+            .inner
+            .server
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            h.abort();
+        }
+    }
+
+    pub fn api_base(&self) -> String {
+        self.inner.api_base()
+    }
+
+    pub fn gateway_url(&self) -> String {
+        self.inner.gateway_url()
+    }
+
+    pub fn token(&self) -> &str {
+        &self.inner.cfg.token
+    }
+
+    pub fn config(&self) -> &SimConfig {
+        &self.inner.cfg
+    }
+
+    /// A serenity `Http` pointed at the simulator with the accepted token.
+    pub fn http(&self) -> serenity::http::Http {
+        self.http_with_token(&self.inner.cfg.token)
+    }
+
+    pub fn http_with_token(&self, token: &str) -> serenity::http::Http {
+        let http = serenity::http::HttpBuilder::new(token)
+            .proxy(self.api_base())
+            .ratelimiter_disabled(true)
+            .build();
+        http.set_application_id(serenity::model::id::ApplicationId::new(
+            self.inner.cfg.application_id,
+        ));
+        http
+    }
+
+    pub fn add_channel(&self, channel: Channel) {
+        self.inner.lock().channels.insert(channel.id, channel);
+        self.inner.bump();
+    }
+
+    pub fn channel(&self, id: u64) -> Option<Channel> {
+        self.inner.lock().channels.get(&id).cloned()
+    }
+
+    // ----- waiting --------------------------------------------------------------------------
+
+    async fn wait_for<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut check: impl FnMut(&State) -> Option<SimResult<T>>,
+    ) -> SimResult<T> {
+        let mut rx = self.inner.changed.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(r) = check(&self.inner.lock()) {
+                return r;
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => continue,
+                Ok(Err(_)) | Err(_) => {
+                    if let Some(r) = check(&self.inner.lock()) {
+                        return r;
+                    }
+                    return Err(SimError::Timeout {
+                        what: what.to_string(),
+                        after: timeout,
+                        diagnostics: self.inner.diagnostics(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Wait for the first request matching `pred` (any status).
+    pub async fn wait_request(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&Recorded) -> bool,
+    ) -> SimResult<Recorded> {
+        self.wait_for("a matching REST request", timeout, |st| {
+            st.requests
+                .iter()
+                .find(|r| r.status.is_some() && pred(r))
+                .cloned()
+                .map(Ok)
+        })
+        .await
+    }
+
+    /// First accepted request matching `pred`; `Rejected` if a validation rejection comes first.
+    async fn wait_accepted(
+        &self,
+        what: &str,
+        timeout: Duration,
+        n: usize,
+        pred: impl Fn(&State, &Recorded) -> bool,
+    ) -> SimResult<Vec<Recorded>> {
+        self.wait_for(what, timeout, |st| {
+            let mut found = Vec::new();
+            for r in st.requests.iter().filter(|r| r.status.is_some()) {
+                if !pred(st, r) {
+                    continue;
+                }
+                if r.rejected() {
+                    return Some(Err(SimError::Rejected {
+                        what: what.to_string(),
+                        request: Box::new(r.clone()),
+                    }));
+                }
+                if r.accepted() {
+                    found.push(r.clone());
+                    if found.len() == n {
+                        return Some(Ok(found));
+                    }
+                }
+            }
+            None
+        })
+        .await
+    }
+
+    fn resolve_key(st: &State, key: &InteractionKey) -> Option<u64> {
+        match key {
+            InteractionKey::Id(id) => Some(*id),
+            InteractionKey::Token(t) => st.interaction_by_token.get(t).copied(),
+        }
+    }
+
+    /// Waits until a client has identified and READY was sent; returns the latest such IDENTIFY.
+    pub async fn wait_ready(&self, timeout: Duration) -> SimResult<IdentifyInfo> {
+        self.wait_for("IDENTIFY + READY", timeout, |st| {
+            st.identifies.last().cloned().map(Ok)
+        })
+        .await
+    }
+
+    /// Waits for the n-th (1-based) successful IDENTIFY.
+    pub async fn wait_identify_count(
+        &self,
+        n: usize,
+        timeout: Duration,
+    ) -> SimResult<IdentifyInfo> {
+        self.wait_for(&format!("IDENTIFY #{n}"), timeout, |st| {
+            st.identifies.get(n.saturating_sub(1)).cloned().map(Ok)
+        })
+        .await
+    }
+
+    /// Waits for the n-th (1-based) successful RESUME.
+    pub async fn wait_resume_count(&self, n: usize, timeout: Duration) -> SimResult<ResumeInfo> {
+        self.wait_for(&format!("RESUME #{n}"), timeout, |st| {
+            st.resumes.get(n.saturating_sub(1)).cloned().map(Ok)
+        })
+        .await
+    }
+
+    /// Waits until at least `n` heartbeats were received in total.
+    pub async fn wait_heartbeats(&self, n: usize, timeout: Duration) -> SimResult<usize> {
+        self.wait_for(&format!("{n} heartbeat(s)"), timeout, |st| {
+            (st.heartbeats >= n).then_some(Ok(st.heartbeats))
+        })
+        .await
+    }
+
+    /// The interaction callback body (`{type, data}`) first accepted for this interaction.
+    pub async fn wait_callback(&self, interaction_id: u64, timeout: Duration) -> SimResult<Value> {
+        let what = format!("the interaction callback for interaction {interaction_id}");
+        let mut v = self
+            .wait_accepted(&what, timeout, 1, |_, r| {
+                matches!(&r.route, Route::InteractionCallback { interaction_id: i, .. } if *i == interaction_id)
+            })
+            .await?;
+        Ok(v.remove(0).body)
+    }
+
+    /// All accepted callback bodies for this interaction (to assert "answered exactly once").
+    pub fn callbacks(&self, interaction_id: u64) -> Vec<Value> {
+        self.inner
+            .lock()
+            .requests
+            .iter()
+            .filter(|r| {
+                r.accepted()
+                    && matches!(&r.route, Route::InteractionCallback { interaction_id: i, .. } if *i == interaction_id)
+            })
+            .map(|r| r.body.clone())
+            .collect()
+    }
+
+    /// The first accepted `PATCH .../messages/@original` body for this interaction.
+    pub async fn wait_original_edit(
+        &self,
+        key: impl Into<InteractionKey>,
+        timeout: Duration,
+    ) -> SimResult<Value> {
+        let key = key.into();
+        let what = format!("an @original edit for interaction {key:?}");
+        let mut v = self
+            .wait_accepted(&what, timeout, 1, |st, r| {
+                r.method == "PATCH"
+                    && matches!(r.route, Route::OriginalResponse { .. })
+                    && r.interaction_id.is_some()
+                    && r.interaction_id == Self::resolve_key(st, &key)
+            })
+            .await?;
+        Ok(v.remove(0).body)
+    }
+
+    /// The first accepted followup body (`POST /webhooks/{app}/{token}`) for this interaction.
+    pub async fn wait_followup(
+        &self,
+        key: impl Into<InteractionKey>,
+        timeout: Duration,
+    ) -> SimResult<Value> {
+        Ok(self.wait_followups(key, 1, timeout).await?.remove(0))
+    }
+
+    /// The first `n` accepted followup bodies for this interaction.
+    pub async fn wait_followups(
+        &self,
+        key: impl Into<InteractionKey>,
+        n: usize,
+        timeout: Duration,
+    ) -> SimResult<Vec<Value>> {
+        let key = key.into();
+        let what = format!("{n} followup(s) for interaction {key:?}");
+        let v = self
+            .wait_accepted(&what, timeout, n, |st, r| {
+                r.method == "POST"
+                    && matches!(r.route, Route::Followup { .. })
+                    && r.interaction_id.is_some()
+                    && r.interaction_id == Self::resolve_key(st, &key)
+            })
+            .await?;
+        Ok(v.into_iter().map(|r| r.body).collect())
+    }
+
+    /// The current state of the interaction's original response message, as Discord has it.
+    pub fn original_message(&self, key: impl Into<InteractionKey>) -> Option<Value> {
+        let key = key.into();
+        let st = self.inner.lock();
+        let id = Self::resolve_key(&st, &key)?;
+        st.interactions.get(&id)?.original.clone()
+    }
+
+    /// The first accepted body the bot POSTed to `/channels/{channel_id}/messages`.
+    pub async fn wait_channel_message(
+        &self,
+        channel_id: u64,
+        timeout: Duration,
+    ) -> SimResult<Value> {
+        Ok(self
+            .wait_channel_messages(channel_id, 1, timeout)
+            .await?
+            .remove(0))
+    }
+
+    /// The first `n` accepted bodies POSTed to `/channels/{channel_id}/messages`.
+    pub async fn wait_channel_messages(
+        &self,
+        channel_id: u64,
+        n: usize,
+        timeout: Duration,
+    ) -> SimResult<Vec<Value>> {
+        let what = format!("{n} message(s) posted to channel {channel_id}");
+        let v = self
+            .wait_accepted(&what, timeout, n, |_, r| {
+                r.method == "POST"
+                    && matches!(r.route, Route::ChannelMessages { channel_id: c } if c == channel_id)
+            })
+            .await?;
+        Ok(v.into_iter().map(|r| r.body).collect())
+    }
+
+    /// The first accepted bulk overwrite of commands (global or guild).
+    pub async fn wait_bulk_overwrite(&self, timeout: Duration) -> SimResult<Recorded> {
+        let mut v = self
+            .wait_accepted(
+                "a bulk overwrite of application commands",
+                timeout,
+                1,
+                |_, r| {
+                    r.method == "PUT"
+                        && matches!(r.route, Route::GlobalCommands | Route::GuildCommands { .. })
+                },
+            )
+            .await?;
+        Ok(v.remove(0))
+    }
+
+    /// Commands as the simulator stores them (full objects with ids), global if `guild` is None.
+    pub fn registered_commands(&self, guild: Option<u64>) -> Vec<Value> {
+        let st = self.inner.lock();
+        match guild {
+            None => st.commands_global.clone(),
+            Some(g) => st.commands_guild.get(&g).cloned().unwrap_or_default(),
+        }
+    }
+
+    // ----- records ----------------------------------------------------------------------------
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.inner.lock().requests.clone()
+    }
+
+    pub fn unknown_routes(&self) -> Vec<Recorded> {
+        self.inner
+            .lock()
+            .requests
+            .iter()
+            .filter(|r| r.route == Route::Unknown)
+            .cloned()
+            .collect()
+    }
+
+    /// Simulator-side bugs (e.g. a response it built would not deserialize in serenity).
+    pub fn internal_errors(&self) -> Vec<String> {
+        self.inner.lock().internal_errors.clone()
+    }
+
+    pub fn identifies(&self) -> Vec<IdentifyInfo> {
+        self.inner.lock().identifies.clone()
+    }
+
+    pub fn resumes(&self) -> Vec<ResumeInfo> {
+        self.inner.lock().resumes.clone()
+    }
+
+    pub fn heartbeat_count(&self) -> usize {
+        self.inner.lock().heartbeats
+    }
+
+    /// IDENTIFY/RESUME attempts with a wrong token.
+    pub fn auth_failures(&self) -> usize {
+        self.inner.lock().auth_failures
+    }
+
+    /// Close frames the simulator sent.
+    pub fn server_closes(&self) -> Vec<CloseInfo> {
+        self.inner.lock().server_closes.clone()
+    }
+
+    /// Websocket connections accepted so far.
+    pub fn connection_count(&self) -> u64 {
+        self.inner.lock().connections_total
+    }
+
+    /// Every payload the bot sent on the gateway (tokens redacted).
+    pub fn gateway_received(&self) -> Vec<GatewayFrame> {
+        self.inner.lock().gateway_received.clone()
+    }
+
+    // ----- dispatching ------------------------------------------------------------------------
+
+    /// Dispatch any event `t` with payload `d` on the current session, after checking that
+    /// serenity would deserialize it. Returns the sequence number.
+    pub async fn dispatch(&self, t: &str, d: Value) -> SimResult<u64> {
+        validate::check_dispatch(t, &d).map_err(|error| SimError::InvalidPayload {
+            event: t.to_string(),
+            error,
+        })?;
+        let seq = {
+            let mut st = self.inner.lock();
+            self.inner.dispatch_locked(&mut st, t, d)?
+        };
+        self.inner.bump();
+        Ok(seq)
+    }
+
+    /// Dispatch INTERACTION_CREATE (validated into serenity's `Interaction` first) and remember
+    /// the interaction so callbacks/webhooks for it are accepted.
+    pub async fn dispatch_interaction(&self, json: Value) -> SimResult<()> {
+        let err = |error: String| SimError::InvalidPayload {
+            event: "INTERACTION_CREATE".into(),
+            error,
+        };
+        validate::check_dispatch("INTERACTION_CREATE", &json).map_err(err)?;
+        let id = payloads::id_field(&json, "id").ok_or_else(|| err("missing id".into()))?;
+        let token = json["token"]
+            .as_str()
+            .ok_or_else(|| err("missing token".into()))?
+            .to_string();
+        let kind = json["type"].as_u64().unwrap_or(0);
+        let channel_id = payloads::id_field(&json, "channel_id").unwrap_or(0);
+        let guild_id = payloads::id_field(&json, "guild_id");
+        if payloads::id_field(&json, "application_id") != Some(self.inner.cfg.application_id) {
+            return Err(err(format!(
+                "application_id must be the simulator's application id {}",
+                self.inner.cfg.application_id
+            )));
+        }
+        {
+            let mut st = self.inner.lock();
+            if st.interactions.contains_key(&id) {
+                return Err(SimError::Duplicate(format!("interaction id {id}")));
+            }
+            if st.current_session.is_none() {
+                return Err(SimError::NoSession);
+            }
+            payloads::auto_register_channel(&mut st, channel_id, guild_id);
+            st.interactions.insert(
+                id,
+                InteractionState {
+                    id,
+                    token: token.clone(),
+                    kind,
+                    channel_id,
+                    guild_id,
+                    dispatched_at: Instant::now(),
+                    acked: false,
+                    original: None,
+                    followups: Vec::new(),
+                },
+            );
+            st.interaction_by_token.insert(token, id);
+            if let Err(e) = self
+                .inner
+                .dispatch_locked(&mut st, "INTERACTION_CREATE", json)
+            {
+                st.interactions.remove(&id);
+                return Err(e);
+            }
+        }
+        self.inner.bump();
+        Ok(())
+    }
+
+    /// Dispatch MESSAGE_CREATE (validated into serenity's `Message` first). Applies Discord's
+    /// intent rules: fails with `FilteredByIntents` if the session lacks GUILD_MESSAGES /
+    /// DIRECT_MESSAGES, and blanks content/embeds/attachments/components without MESSAGE_CONTENT
+    /// (unless the message mentions the bot or is a DM, as Discord does).
+    pub async fn dispatch_message_create(&self, json: Value) -> SimResult<()> {
+        let err = |error: String| SimError::InvalidPayload {
+            event: "MESSAGE_CREATE".into(),
+            error,
+        };
+        validate::check_dispatch("MESSAGE_CREATE", &json).map_err(err)?;
+        let id = payloads::id_field(&json, "id").ok_or_else(|| err("missing id".into()))?;
+        let channel_id = payloads::id_field(&json, "channel_id")
+            .ok_or_else(|| err("missing channel_id".into()))?;
+        let guild_id = payloads::id_field(&json, "guild_id");
+        {
+            let mut st = self.inner.lock();
+            let sid = st.current_session.clone().ok_or(SimError::NoSession)?;
+            let intents = st.sessions.get(&sid).map_or(0, |s| s.intents);
+            let (needed, name) = if guild_id.is_some() {
+                (1u64 << 9, "GUILD_MESSAGES")
+            } else {
+                (1u64 << 12, "DIRECT_MESSAGES")
+            };
+            if intents & needed == 0 {
+                return Err(SimError::FilteredByIntents {
+                    event: "MESSAGE_CREATE".into(),
+                    missing: name.into(),
+                });
+            }
+            if st.messages.contains_key(&id) {
+                return Err(SimError::Duplicate(format!("message id {id}")));
+            }
+            payloads::auto_register_channel(&mut st, channel_id, guild_id);
+            st.messages.insert(id, json.clone());
+            let bot = self.inner.cfg.bot_user_id;
+            let mentions_bot = json["mentions"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|u| payloads::id_field(u, "id") == Some(bot)));
+            let author_is_bot = payloads::id_field(&json["author"], "id") == Some(bot);
+            let mut to_send = json;
+            if intents & (1 << 15) == 0 && guild_id.is_some() && !mentions_bot && !author_is_bot {
+                to_send["content"] = Value::String(String::new());
+                to_send["embeds"] = Value::Array(vec![]);
+                to_send["attachments"] = Value::Array(vec![]);
+                to_send["components"] = Value::Array(vec![]);
+            }
+            self.inner
+                .dispatch_to_session(&mut st, &sid, "MESSAGE_CREATE", to_send)?;
+        }
+        self.inner.bump();
+        Ok(())
+    }
+
+    /// A CHAT_INPUT interaction builder (guild by default; see `InteractionBuilder`).
+    pub fn slash_command(&self, name: &str) -> InteractionBuilder {
+        InteractionBuilder::new(self.clone(), name, 2)
+    }
+
+    /// An autocomplete interaction for `command` whose focused option `option` holds `partial`.
+    pub fn autocomplete(&self, command: &str, option: &str, partial: &str) -> InteractionBuilder {
+        InteractionBuilder::new(self.clone(), command, 4).focused(option, partial)
+    }
+
+    /// A MESSAGE_CREATE builder whose content starts with `<@BOT_ID> ` and mentions the bot.
+    pub fn message_mentioning_bot(&self, channel_id: u64, text: &str) -> MessageBuilder {
+        MessageBuilder::new(self.clone(), channel_id, text, true)
+    }
+
+    /// A plain MESSAGE_CREATE builder (no mention).
+    pub fn message(&self, channel_id: u64, text: &str) -> MessageBuilder {
+        MessageBuilder::new(self.clone(), channel_id, text, false)
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
+    }
+
+    // ----- gateway faults ---------------------------------------------------------------------
+
+    fn send_to_current(&self, cmd: ConnCmd) -> SimResult<()> {
+        let st = self.inner.lock();
+        let cid = st
+            .current_session
+            .as_ref()
+            .and_then(|s| st.sessions.get(s))
+            .and_then(|s| s.conn)
+            .or_else(|| st.conns.keys().max().copied())
+            .ok_or(SimError::NoConnection)?;
+        let conn = st.conns.get(&cid).ok_or(SimError::NoConnection)?;
+        conn.tx.send(cmd).map_err(|_| SimError::NoConnection)
+    }
+
+    /// Send op 7 RECONNECT on the current connection.
+    pub fn send_reconnect(&self) -> SimResult<()> {
+        self.send_to_current(ConnCmd::Text(
+            r#"{"op":7,"d":null,"s":null,"t":null}"#.into(),
+        ))
+    }
+
+    /// Close the current connection with `code` (the session stays resumable unless the code
+    /// says otherwise to serenity).
+    pub fn close_gateway(&self, code: u16, reason: &str) -> SimResult<()> {
+        self.send_to_current(ConnCmd::Close(code, reason.to_string()))
+    }
+
+    /// Send op 9 INVALID_SESSION. With `resumable == false` the session is also forgotten, so
+    /// the client must IDENTIFY again.
+    pub fn invalidate_session(&self, resumable: bool) -> SimResult<()> {
+        if !resumable {
+            let mut st = self.inner.lock();
+            if let Some(sid) = st.current_session.clone() {
+                if let Some(s) = st.sessions.get_mut(&sid) {
+                    s.valid = false;
+                }
+            }
+        }
+        self.send_to_current(ConnCmd::Text(
+            serde_json::json!({"op": 9, "d": resumable, "s": null, "t": null}).to_string(),
+        ))
+    }
+
+    /// Stop (false) or resume (true) answering heartbeats with op 11.
+    pub fn set_heartbeat_ack(&self, ack: bool) {
+        self.inner.lock().no_heartbeat_ack = !ack;
+    }
+
+    /// While `true`, IDENTIFY and RESUME payloads from clients are parked unanswered; setting it
+    /// back to `false` processes them in arrival order. Use it to make "event dispatched while
+    /// the bot is disconnected" deterministic: hold, close/reconnect, dispatch, release.
+    pub fn hold_handshakes(&self, hold: bool) {
+        let mut st = self.inner.lock();
+        st.hold_handshakes = hold;
+        if !hold {
+            for (cid, op, d) in std::mem::take(&mut st.held_handshakes) {
+                if let Some(c) = st.conns.get(&cid) {
+                    let _ = c.tx.send(ConnCmd::Handshake(op, d));
+                }
+            }
+        }
+    }
+
+    /// Send op 1 (the server asks the client to heartbeat now).
+    pub fn request_heartbeat(&self) -> SimResult<()> {
+        self.send_to_current(ConnCmd::Text(
+            r#"{"op":1,"d":null,"s":null,"t":null}"#.into(),
+        ))
+    }
+
+    // ----- REST faults ------------------------------------------------------------------------
+
+    /// Make the next `n` requests matching `method` (`"*"` for any) and `path_pattern` answer
+    /// with `fault` instead of being handled.
+    pub fn fail_next(&self, method: &str, path_pattern: &str, n: usize, fault: Fault) {
+        let mut p = path_pattern.trim_end_matches('/').to_string();
+        if !p.starts_with("/api/") {
+            p = format!("/api/v10/{}", p.trim_start_matches('/'));
+        }
+        let pattern = p
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        self.inner.lock().faults.push(RouteFault {
+            method: method.to_ascii_uppercase(),
+            pattern,
+            remaining: n,
+            fault,
+        });
+    }
+
+    pub fn clear_faults(&self) {
+        self.inner.lock().faults.clear();
+    }
+
+    /// Let every request held by `Fault::Hang` finish (with 503).
+    pub fn release_hung(&self) {
+        self.inner.release.send_modify(|v| *v += 1);
+    }
+}

@@ -147,12 +147,19 @@ pub fn build(
         .take(FIELDS_MAX)
         .map(|(n, v)| (shorten(n, FIELD_NAME_MAX), shorten(v, FIELD_VALUE_MAX)))
         .collect();
-    let fixed = title.chars().count()
-        + footer.chars().count()
-        + fields
+    let mut fields = fields;
+    let field_chars = |fields: &[(String, String)]| -> usize {
+        fields
             .iter()
             .map(|(n, v)| n.chars().count() + v.chars().count())
-            .sum::<usize>();
+            .sum()
+    };
+    // Keep room for at least a short description; drop trailing fields past the 6000 total.
+    let head = title.chars().count() + footer.chars().count();
+    while !fields.is_empty() && head + field_chars(&fields) + 80 > EMBED_TOTAL_MAX {
+        fields.pop();
+    }
+    let fixed = head + field_chars(&fields);
     let room = EMBED_TOTAL_MAX.saturating_sub(fixed).min(DESCRIPTION_MAX);
     let description = shorten(description, room.max(1));
     let total_chars = fixed + description.chars().count();

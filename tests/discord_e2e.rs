@@ -466,3 +466,50 @@ async fn a_missing_or_rejected_token_exits_with_a_clear_error() {
         "the token leaked into the log:\n{log}"
     );
 }
+
+/// Prints what the simulator recorded for `/why-r2-delayed` and a thread mention, for the README
+/// and release notes: `cargo test --test discord_e2e -- --ignored --nocapture transcript`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn transcript() {
+    let (sim, _bot) = running_bot().await;
+    let (id, interaction) = sim.slash_command("why-r2-delayed").locale("en-US").build();
+    println!(
+        "INTERACTION_CREATE /why-r2-delayed:\n{}",
+        serde_json::to_string_pretty(&interaction["data"]).unwrap_or_default()
+    );
+    sim.dispatch_interaction(interaction)
+        .await
+        .expect("dispatch");
+    let callback = sim.wait_callback(id, WAIT).await.expect("callback");
+    println!(
+        "POST /interactions/{id}/<token>/callback:\n{}",
+        serde_json::to_string_pretty(&callback).unwrap_or_default()
+    );
+
+    let guild = sim.config().guild_id;
+    let (parent, thread) = (810_000_000_000_000_100, 810_000_000_000_000_101);
+    sim.add_channel(Channel {
+        id: parent,
+        kind: ChannelKind::Text,
+        guild_id: Some(guild),
+    });
+    sim.add_channel(Channel {
+        id: thread,
+        kind: ChannelKind::PublicThread { parent },
+        guild_id: Some(guild),
+    });
+    let (_, message) = sim
+        .message_mentioning_bot(thread, "pq o r2 atrasou?")
+        .in_guild(guild)
+        .build();
+    println!("MESSAGE_CREATE in thread {thread}: {}", message["content"]);
+    sim.dispatch_message_create(message)
+        .await
+        .expect("dispatch");
+    let reply = sim.wait_channel_message(thread, WAIT).await.expect("reply");
+    println!(
+        "POST /channels/{thread}/messages:\n{}",
+        serde_json::to_string_pretty(&reply).unwrap_or_default()
+    );
+}

@@ -77,6 +77,8 @@ impl Drop for Bot {
 async fn running_bot() -> (Simulator, Bot) {
     let sim = Simulator::start(SimConfig {
         heartbeat_interval: Duration::from_millis(500),
+        // Discord's rule: the first response to an interaction within 3 s, or it is unknown.
+        interaction_deadline: Some(Duration::from_secs(3)),
         ..SimConfig::default()
     })
     .await;

@@ -92,6 +92,23 @@ async fn running_bot() -> (Simulator, Bot) {
     (sim, bot)
 }
 
+/// A text channel and a public thread under it, in the simulator's guild; returns the thread.
+fn add_public_thread(sim: &Simulator) -> u64 {
+    let guild = sim.config().guild_id;
+    let (parent, thread) = (810_000_000_000_000_100, 810_000_000_000_000_101);
+    sim.add_channel(Channel {
+        id: parent,
+        kind: ChannelKind::Text,
+        guild_id: Some(guild),
+    });
+    sim.add_channel(Channel {
+        id: thread,
+        kind: ChannelKind::PublicThread { parent },
+        guild_id: Some(guild),
+    });
+    thread
+}
+
 fn embed(data: &Value) -> &Value {
     &data["embeds"][0]
 }
@@ -317,18 +334,7 @@ async fn autocomplete_offers_at_most_25_ranked_questions() {
 async fn a_mention_in_a_thread_is_answered_in_that_thread_as_a_reply() {
     let (sim, _bot) = running_bot().await;
     let guild = sim.config().guild_id;
-    let parent = 810_000_000_000_000_100;
-    let thread = 810_000_000_000_000_101;
-    sim.add_channel(Channel {
-        id: parent,
-        kind: ChannelKind::Text,
-        guild_id: Some(guild),
-    });
-    sim.add_channel(Channel {
-        id: thread,
-        kind: ChannelKind::PublicThread { parent },
-        guild_id: Some(guild),
-    });
+    let thread = add_public_thread(&sim);
     let (message_id, message) = sim
         .message_mentioning_bot(thread, "quando sai o R2?")
         .in_guild(guild)
@@ -490,17 +496,7 @@ async fn transcript() {
     );
 
     let guild = sim.config().guild_id;
-    let (parent, thread) = (810_000_000_000_000_100, 810_000_000_000_000_101);
-    sim.add_channel(Channel {
-        id: parent,
-        kind: ChannelKind::Text,
-        guild_id: Some(guild),
-    });
-    sim.add_channel(Channel {
-        id: thread,
-        kind: ChannelKind::PublicThread { parent },
-        guild_id: Some(guild),
-    });
+    let thread = add_public_thread(&sim);
     let (_, message) = sim
         .message_mentioning_bot(thread, "pq o r2 atrasou?")
         .in_guild(guild)

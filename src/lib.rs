@@ -12,17 +12,21 @@
 //! - [`index`]: the immutable question-to-fact index; `ask`, `fact_answer`, `suggest`.
 //! - [`answer`]: the `Answer` every renderer takes.
 //! - [`render`]: the terminal and JSON renderings used by the command-line tool.
+//! - [`reload`]: notices changes to `responses/` and rebuilds, keeping the last good index.
+//! - [`cooldown`]: the per-user limit on free questions.
+//! - [`discord`]: the Discord adapter (serenity); the only module that knows about Discord.
 //!
-//! Nothing here knows about Discord; the `discord` adapter lives in the binary's side of the
-//! crate and only translates events to these calls.
+//! Nothing but `discord` knows about Discord; it only translates events to these calls.
 
 pub mod answer;
 pub mod article;
+pub mod cooldown;
 pub mod discord;
 pub mod facts;
 pub mod index;
 pub mod lexicon;
 pub mod problem;
+pub mod reload;
 pub mod render;
 pub mod responses;
 pub mod text;

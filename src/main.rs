@@ -171,10 +171,21 @@ fn run_bot(responses: &std::path::Path) -> Result<ExitCode> {
         .ok()
         .filter(|b| !b.trim().is_empty());
     let index = load(responses)?;
+    let cooldown = match std::env::var("CITEBOT_COOLDOWN") {
+        Ok(text) if !text.trim().is_empty() => citebot::cooldown::parse_cooldown(&text)?,
+        _ => Some(citebot::cooldown::CooldownSpec::DEFAULT),
+    };
+    let shards = std::env::var("CITEBOT_SHARDS")
+        .unwrap_or_default()
+        .parse::<citebot::discord::ShardPlan>()?;
     let config = citebot::discord::BotConfig {
         token,
         guild,
         api_base,
+        responses: responses.to_path_buf(),
+        reload_interval: std::time::Duration::from_secs(1),
+        cooldown,
+        shards,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(citebot::discord::run(config, std::sync::Arc::new(index)))?;

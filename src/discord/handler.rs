@@ -1,43 +1,101 @@
 //! The event handler: a routing table from Discord events to core calls and back to messages.
 
-use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use serenity::all::{
-    ChannelId, Command, CommandInteraction, Context, CreateAutocompleteResponse,
+    ChannelId, Command, CommandInteraction, Context, CreateAutocompleteResponse, CreateCommand,
     CreateInteractionResponse, CreateInteractionResponseMessage, CreateMessage, EventHandler,
-    GuildId, Interaction, Message, Ready, ResolvedValue, UserId,
+    GuildId, Http, Interaction, Message, Ready, ResolvedValue, UserId,
 };
 use serenity::async_trait;
+use tokio::time::Instant;
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use super::commands::{self, ASK, FACTS, PRIVATE_OPTION, QUESTION_OPTION, SOURCE};
+use super::deliver::{deliver, INTERACTION_WINDOW};
 use super::embed::{self, no_pings, shorten, CHOICE_MAX};
 use crate::answer::Lang;
+use crate::cooldown::{Cooldown, Verdict};
 use crate::index::Index;
 
-pub struct Handler {
-    index: Arc<Index>,
+/// What every event handler shares: the index being served (swapped whole on reload), and what
+/// READY told us.
+pub struct BotState {
+    index: RwLock<Arc<Index>>,
     guild: Option<GuildId>,
+    cooldown: Option<Cooldown>,
     bot_user: OnceLock<UserId>,
+    http: OnceLock<Arc<Http>>,
+}
+
+impl BotState {
+    pub fn new(index: Arc<Index>, guild: Option<GuildId>, cooldown: Option<Cooldown>) -> BotState {
+        BotState {
+            index: RwLock::new(index),
+            guild,
+            cooldown,
+            bot_user: OnceLock::new(),
+            http: OnceLock::new(),
+        }
+    }
+
+    pub fn index(&self) -> Arc<Index> {
+        self.index
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Swaps in a new index; re-registers the commands only when their definitions changed.
+    pub async fn replace_index(&self, index: Index) {
+        let new = Arc::new(index);
+        let old = {
+            let mut slot = self
+                .index
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            std::mem::replace(&mut *slot, new.clone())
+        };
+        let changed = command_definitions(&old) != command_definitions(&new);
+        info!(
+            cards = new.cards().len(),
+            commands_changed = changed,
+            "responses reloaded"
+        );
+        if changed {
+            match self.http.get() {
+                Some(http) => register(http, &new, self.guild).await,
+                None => info!("not connected yet; commands will be registered on READY"),
+            }
+        }
+    }
+}
+
+fn command_definitions(index: &Index) -> serde_json::Value {
+    let commands: Vec<CreateCommand> = commands::all(index);
+    serde_json::to_value(commands).unwrap_or_default()
+}
+
+pub struct Handler {
+    state: Arc<BotState>,
 }
 
 impl Handler {
-    pub fn new(index: Arc<Index>, guild: Option<GuildId>) -> Handler {
-        Handler {
-            index,
-            guild,
-            bot_user: OnceLock::new(),
-        }
+    pub fn new(state: Arc<BotState>) -> Handler {
+        Handler { state }
     }
 }
 
 #[async_trait]
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, ready: Ready) {
-        let _ = self.bot_user.set(ready.user.id);
-        info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected");
-        register(&ctx, &self.index, self.guild).await;
+        let _ = self.state.bot_user.set(ready.user.id);
+        let _ = self.state.http.set(ctx.http.clone());
+        info!(user = %ready.user.name, guilds = ready.guilds.len(), shard = ?ready.shard, "connected");
+        // Every shard gets READY; registering once per process is enough.
+        if ready.shard.is_none_or(|shard| shard.id.0 == 0) || self.state.guild.is_some() {
+            register(&ctx.http, &self.state.index(), self.state.guild).await;
+        }
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
@@ -45,14 +103,14 @@ impl EventHandler for Handler {
             Interaction::Command(command) => {
                 let span =
                     info_span!("interaction", command = %command.data.name, id = %command.id);
-                on_command(&ctx, &self.index, command)
+                on_command(&ctx, &self.state, command)
                     .instrument(span)
                     .await;
             }
             Interaction::Autocomplete(command) => {
                 let span =
                     info_span!("autocomplete", command = %command.data.name, id = %command.id);
-                on_autocomplete(&ctx, &self.index, command)
+                on_autocomplete(&ctx, &self.state, command)
                     .instrument(span)
                     .await;
             }
@@ -61,14 +119,14 @@ impl EventHandler for Handler {
     }
 
     async fn message(&self, ctx: Context, message: Message) {
-        let Some(&bot) = self.bot_user.get() else {
+        let Some(&bot) = self.state.bot_user.get() else {
             return;
         };
         if message.author.bot || message.author.id == bot || !mentions(&message, bot) {
             return;
         }
         let span = info_span!("mention", channel = %message.channel_id, id = %message.id);
-        on_mention(&ctx, &self.index, &message, bot)
+        on_mention(&ctx, &self.state, &message, bot)
             .instrument(span)
             .await;
     }
@@ -80,21 +138,21 @@ fn mentions(message: &Message, bot: UserId) -> bool {
         || message.content.contains(&format!("<@!{bot}>"))
 }
 
-async fn register(ctx: &Context, index: &Index, guild: Option<GuildId>) {
+async fn register(http: &Http, index: &Index, guild: Option<GuildId>) {
     let commands = commands::all(index);
     let count = commands.len();
-    let result = match guild {
-        Some(guild) => guild
-            .set_commands(&ctx.http, commands)
-            .await
-            .map(|c| c.len()),
-        None => Command::set_global_commands(&ctx.http, commands)
-            .await
-            .map(|c| c.len()),
-    };
-    match result {
-        Ok(registered) => info!(count, registered, guild = ?guild, "commands registered"),
-        Err(err) => warn!(error = %err, guild = ?guild, "registering commands failed"),
+    let result = deliver("bulk overwrite commands", None, || {
+        let commands = commands.clone();
+        async move {
+            match guild {
+                Some(guild) => guild.set_commands(http, commands).await,
+                None => Command::set_global_commands(http, commands).await,
+            }
+        }
+    })
+    .await;
+    if let Some(registered) = result {
+        info!(count, registered = registered.len(), guild = ?guild, "commands registered");
     }
 }
 
@@ -102,8 +160,20 @@ fn locale_lang(command: &CommandInteraction) -> Lang {
     Lang::from_code(&command.locale).unwrap_or(Lang::En)
 }
 
-async fn on_command(ctx: &Context, index: &Index, command: CommandInteraction) {
+fn cooldown_notice(lang: Lang, retry_after: std::time::Duration) -> String {
+    let seconds = retry_after.as_secs().max(1);
+    match lang {
+        Lang::Pt => {
+            format!("Calma: demasiadas perguntas seguidas. Tenta de novo daqui a {seconds} s.")
+        }
+        Lang::En => format!("Slow down: too many questions in a row. Try again in {seconds} s."),
+    }
+}
+
+async fn on_command(ctx: &Context, state: &BotState, command: CommandInteraction) {
     let started = Instant::now();
+    let deadline = Some(started + INTERACTION_WINDOW);
+    let index = state.index();
     let lang = locale_lang(&command);
     let mut private = false;
     let mut question = None;
@@ -115,12 +185,33 @@ async fn on_command(ctx: &Context, index: &Index, command: CommandInteraction) {
         }
     }
     let name = command.data.name.as_str();
+    if name == ASK {
+        if let Some(cooldown) = &state.cooldown {
+            if let Verdict::Limited { retry_after, .. } =
+                cooldown.check(command.user.id.get(), started.into_std())
+            {
+                info!(retry_after_s = retry_after.as_secs(), "cooldown");
+                let notice = CreateInteractionResponseMessage::new()
+                    .content(cooldown_notice(lang, retry_after))
+                    .allowed_mentions(no_pings())
+                    .ephemeral(true);
+                deliver("interaction callback", deadline, || {
+                    command.create_response(
+                        &ctx.http,
+                        CreateInteractionResponse::Message(notice.clone()),
+                    )
+                })
+                .await;
+                return;
+            }
+        }
+    }
     let (rendered, matched, confidence) = match name {
         ASK => {
             let question = question.unwrap_or_default();
             debug!(question = %question, "asked");
             let answer = index.ask(&question, Some(lang));
-            let rendered = embed::answer_embed(&answer, index);
+            let rendered = embed::answer_embed(&answer, &index);
             (
                 rendered,
                 answer.fact().map(str::to_string),
@@ -129,12 +220,12 @@ async fn on_command(ctx: &Context, index: &Index, command: CommandInteraction) {
         }
         FACTS => {
             private = true;
-            (embed::facts_embed(index, lang), None, 1.0)
+            (embed::facts_embed(&index, lang), None, 1.0)
         }
-        SOURCE => (embed::source_embed(index, lang), None, 1.0),
+        SOURCE => (embed::source_embed(&index, lang), None, 1.0),
         other => match index.fact_answer(other, lang) {
             Some(answer) => (
-                embed::answer_embed(&answer, index),
+                embed::answer_embed(&answer, &index),
                 Some(other.to_string()),
                 1.0,
             ),
@@ -149,35 +240,42 @@ async fn on_command(ctx: &Context, index: &Index, command: CommandInteraction) {
         .embed(rendered.embed)
         .allowed_mentions(no_pings())
         .ephemeral(private);
-    let result = command
-        .create_response(&ctx.http, CreateInteractionResponse::Message(response))
-        .await;
+    let delivered = deliver("interaction callback", deadline, || {
+        command.create_response(
+            &ctx.http,
+            CreateInteractionResponse::Message(response.clone()),
+        )
+    })
+    .await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    match result {
-        Ok(()) => info!(matched = ?matched, confidence, latency_ms, "answered"),
-        Err(err) => {
-            warn!(error = %err, route = "interaction callback", latency_ms, "answer not delivered")
-        }
+    if delivered.is_some() {
+        info!(matched = ?matched, confidence, latency_ms, "answered");
     }
 }
 
-async fn on_autocomplete(ctx: &Context, index: &Index, command: CommandInteraction) {
+async fn on_autocomplete(ctx: &Context, state: &BotState, command: CommandInteraction) {
+    let started = Instant::now();
     let typed = command
         .data
         .autocomplete()
         .map(|option| option.value.to_string())
         .unwrap_or_default();
     let mut response = CreateAutocompleteResponse::new();
-    for suggestion in index.suggest(&typed, 25) {
+    for suggestion in state.index().suggest(&typed, 25) {
         let text = shorten(&suggestion.text, CHOICE_MAX);
         response = response.add_string_choice(text.clone(), text);
     }
-    if let Err(err) = command
-        .create_response(&ctx.http, CreateInteractionResponse::Autocomplete(response))
-        .await
-    {
-        warn!(error = %err, route = "autocomplete callback", "suggestions not delivered");
-    }
+    deliver(
+        "autocomplete callback",
+        Some(started + INTERACTION_WINDOW),
+        || {
+            command.create_response(
+                &ctx.http,
+                CreateInteractionResponse::Autocomplete(response.clone()),
+            )
+        },
+    )
+    .await;
 }
 
 /// The question with every mention of the bot taken out.
@@ -190,33 +288,61 @@ pub fn question_from_mention(content: &str, bot: UserId) -> String {
         .join(" ")
 }
 
-async fn on_mention(ctx: &Context, index: &Index, message: &Message, bot: UserId) {
+async fn on_mention(ctx: &Context, state: &BotState, message: &Message, bot: UserId) {
     let started = Instant::now();
+    let index = state.index();
     let question = question_from_mention(&message.content, bot);
     debug!(question = %question, "mentioned");
+    let channel: ChannelId = message.channel_id;
+    let reply = |embed: Option<serenity::all::CreateEmbed>, content: Option<String>| {
+        let mut reply = CreateMessage::new()
+            .reference_message(message)
+            .allowed_mentions(no_pings());
+        if let Some(embed) = embed {
+            reply = reply.embed(embed);
+        }
+        if let Some(content) = content {
+            reply = reply.content(content);
+        }
+        reply
+    };
+    if let Some(cooldown) = &state.cooldown {
+        if let Verdict::Limited {
+            retry_after,
+            notify,
+        } = cooldown.check(message.author.id.get(), started.into_std())
+        {
+            info!(retry_after_s = retry_after.as_secs(), notify, "cooldown");
+            if notify {
+                let lang = index.ask(&question, None).lang;
+                let notice = reply(None, Some(cooldown_notice(lang, retry_after)));
+                deliver("channel message", None, || {
+                    channel.send_message(&ctx.http, notice.clone())
+                })
+                .await;
+            }
+            return;
+        }
+    }
     let (rendered, matched, confidence) = if question.trim().is_empty() {
         (embed::help_embed(Lang::En), None, 0.0)
     } else {
         let answer = index.ask(&question, None);
-        let rendered = embed::answer_embed(&answer, index);
+        let rendered = embed::answer_embed(&answer, &index);
         (
             rendered,
             answer.fact().map(str::to_string),
             answer.confidence,
         )
     };
-    let reply = CreateMessage::new()
-        .embed(rendered.embed)
-        .reference_message(message)
-        .allowed_mentions(no_pings());
-    let channel: ChannelId = message.channel_id;
-    let result = channel.send_message(&ctx.http, reply).await;
+    let message = reply(Some(rendered.embed), None);
+    let delivered = deliver("channel message", None, || {
+        channel.send_message(&ctx.http, message.clone())
+    })
+    .await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    match result {
-        Ok(_) => info!(matched = ?matched, confidence, latency_ms, "answered"),
-        Err(err) => {
-            warn!(error = %err, route = "channel message", latency_ms, "reply not delivered")
-        }
+    if delivered.is_some() {
+        info!(matched = ?matched, confidence, latency_ms, "answered");
     }
 }
 

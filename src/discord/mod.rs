@@ -6,16 +6,65 @@
 //! - [`handler`]: the event routing table.
 
 pub mod commands;
+pub mod deliver;
 pub mod embed;
 pub mod handler;
 
+use std::path::PathBuf;
+use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serenity::all::{ClientBuilder, GatewayIntents, GuildId, HttpBuilder};
 use thiserror::Error;
-use tracing::info;
+use tracing::{info, warn};
 
+use crate::cooldown::{Cooldown, CooldownSpec};
 use crate::index::Index;
+use crate::reload::{Reload, Watcher};
+use handler::BotState;
+
+/// Which shards this process runs (`CITEBOT_SHARDS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ShardPlan {
+    /// Discord's recommended count (`GET /gateway/bot`), all in this process.
+    #[default]
+    Auto,
+    /// Shards `first..=last` of `total`, e.g. `0-3/8`; other processes run the rest.
+    Range { first: u32, last: u32, total: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("invalid CITEBOT_SHARDS {0:?}: expected `auto`, or FIRST-LAST/TOTAL such as 0-3/8 (or N/TOTAL for one shard)")]
+pub struct ShardPlanError(String);
+
+impl FromStr for ShardPlan {
+    type Err = ShardPlanError;
+
+    fn from_str(text: &str) -> Result<ShardPlan, ShardPlanError> {
+        let text = text.trim();
+        if text.is_empty() || text.eq_ignore_ascii_case("auto") {
+            return Ok(ShardPlan::Auto);
+        }
+        let error = || ShardPlanError(text.to_string());
+        let (range, total) = text.split_once('/').ok_or_else(error)?;
+        let total: u32 = total.trim().parse().map_err(|_| error())?;
+        let (first, last) = match range.split_once('-') {
+            Some((first, last)) => (
+                first.trim().parse().map_err(|_| error())?,
+                last.trim().parse().map_err(|_| error())?,
+            ),
+            None => {
+                let only: u32 = range.trim().parse().map_err(|_| error())?;
+                (only, only)
+            }
+        };
+        if total == 0 || first > last || last >= total {
+            return Err(error());
+        }
+        Ok(ShardPlan::Range { first, last, total })
+    }
+}
 
 /// What the bot needs to run; built from the environment at the edge.
 #[derive(Clone)]
@@ -24,6 +73,13 @@ pub struct BotConfig {
     pub guild: Option<GuildId>,
     /// REST base URL replacing Discord's (a ratelimit proxy or a test server).
     pub api_base: Option<String>,
+    /// The responses folder, watched for changes.
+    pub responses: PathBuf,
+    /// How often the responses folder is checked for changes.
+    pub reload_interval: Duration,
+    /// Per-user limit on free questions; `None` for no limit.
+    pub cooldown: Option<CooldownSpec>,
+    pub shards: ShardPlan,
 }
 
 impl std::fmt::Debug for BotConfig {
@@ -32,13 +88,16 @@ impl std::fmt::Debug for BotConfig {
             .field("token", &"[redacted]")
             .field("guild", &self.guild)
             .field("api_base", &self.api_base)
+            .field("responses", &self.responses)
+            .field("cooldown", &self.cooldown)
+            .field("shards", &self.shards)
             .finish()
     }
 }
 
 #[derive(Debug, Error)]
 pub enum BotError {
-    #[error("Discord rejected DISCORD_TOKEN (gateway close 4004, authentication failed); put the bot token from the Developer Portal in .env (see .env.example)")]
+    #[error("Discord rejected DISCORD_TOKEN (gateway close 4004 or HTTP 401: authentication failed); put the bot token from the Developer Portal in .env (see .env.example)")]
     InvalidToken,
     #[error("Discord refused the gateway intents (close 4014); citebot needs no privileged intent, check the application's settings")]
     DisallowedIntents,
@@ -61,9 +120,13 @@ pub async fn run(config: BotConfig, index: Arc<Index>) -> Result<(), BotError> {
             .proxy(base.trim_end_matches('/'))
             .ratelimiter_disabled(true);
     }
-    let handler = handler::Handler::new(index, config.guild);
+    let state = Arc::new(BotState::new(
+        index,
+        config.guild,
+        config.cooldown.map(Cooldown::new),
+    ));
     let mut client = ClientBuilder::new_with_http(http.build(), intents())
-        .event_handler(handler)
+        .event_handler(handler::Handler::new(state.clone()))
         .await
         .map_err(|e| BotError::Client(Box::new(e)))?;
     let shard_manager = client.shard_manager.clone();
@@ -72,15 +135,86 @@ pub async fn run(config: BotConfig, index: Arc<Index>) -> Result<(), BotError> {
         info!("shutting down");
         shard_manager.shutdown_all().await;
     });
-    client.start().await.map_err(|err| match err {
+    tokio::spawn(watch_responses(
+        config.responses.clone(),
+        config.reload_interval,
+        state,
+    ));
+    let started = match config.shards {
+        ShardPlan::Auto => client.start_autosharded().await,
+        ShardPlan::Range { first, last, total } => {
+            info!(first, last, total, "starting a range of shards");
+            client.start_shard_range(first..last + 1, total).await
+        }
+    };
+    started.map_err(|err| match err {
         serenity::Error::Gateway(serenity::gateway::GatewayError::InvalidAuthentication) => {
             BotError::InvalidToken
         }
+        // With autosharding, the token is first used by `GET /gateway/bot`.
+        ref http if deliver::status_of(http) == Some(401) => BotError::InvalidToken,
         serenity::Error::Gateway(serenity::gateway::GatewayError::DisallowedGatewayIntents) => {
             BotError::DisallowedIntents
         }
         other => BotError::Client(Box::new(other)),
     })
+}
+
+/// Reloads `responses/` when it changes (polled) or on SIGHUP; a broken change is logged with
+/// every `path:line` problem and the previous index keeps serving.
+async fn watch_responses(dir: PathBuf, interval: Duration, state: Arc<BotState>) {
+    let watcher = Arc::new(std::sync::Mutex::new(Watcher::new(&dir)));
+    #[cfg(unix)]
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        #[cfg(unix)]
+        let forced = match hangup.as_mut() {
+            Some(hangup) => tokio::select! {
+                _ = ticker.tick() => false,
+                _ = hangup.recv() => true,
+            },
+            None => {
+                ticker.tick().await;
+                false
+            }
+        };
+        #[cfg(not(unix))]
+        let forced = {
+            ticker.tick().await;
+            false
+        };
+        if forced {
+            info!("SIGHUP: reloading responses");
+        }
+        // Loading reads files and builds the index: keep it off the async workers.
+        let watcher = watcher.clone();
+        let polled = tokio::task::spawn_blocking(move || {
+            watcher
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .poll(forced)
+        })
+        .await
+        .unwrap_or_else(|err| {
+            warn!(error = %err, "reload task failed");
+            None
+        });
+        match polled {
+            None => {}
+            Some(Reload::Rebuilt(index)) => state.replace_index(*index).await,
+            Some(Reload::Rejected(problems)) => {
+                for problem in &problems.0 {
+                    warn!("{problem}");
+                }
+                warn!(
+                    errors = problems.errors().count(),
+                    "responses/ has errors; still serving the previous index"
+                );
+            }
+        }
+    }
 }
 
 async fn shutdown_signal() {
@@ -102,5 +236,35 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_plans_parse() {
+        assert_eq!("auto".parse(), Ok(ShardPlan::Auto));
+        assert_eq!("".parse(), Ok(ShardPlan::Auto));
+        assert_eq!(
+            "0-3/8".parse(),
+            Ok(ShardPlan::Range {
+                first: 0,
+                last: 3,
+                total: 8
+            })
+        );
+        assert_eq!(
+            "1/2".parse(),
+            Ok(ShardPlan::Range {
+                first: 1,
+                last: 1,
+                total: 2
+            })
+        );
+        for bad in ["0-3", "4-3/8", "0-8/8", "x/2", "0/0", "1-2/x"] {
+            assert!(bad.parse::<ShardPlan>().is_err(), "{bad}");
+        }
     }
 }

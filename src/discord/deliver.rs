@@ -1,0 +1,79 @@
+//! Sending to Discord without crashing on its faults: every REST call is bounded in time, failures
+//! are logged with their route and status, and only a 429 is retried — an interaction callback
+//! only while Discord's 3-second window is still open.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tracing::warn;
+
+/// Longest wait for a REST answer outside an interaction's window.
+pub const REST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Discord's limit for the first response to an interaction, less a margin for the network.
+pub const INTERACTION_WINDOW: Duration = Duration::from_millis(2800);
+/// Wait before retrying a 429. serenity does not expose `retry_after` when its own ratelimiter is
+/// off (the `DISCORD_API_BASE` case, where the proxy is in charge of ratelimits), so a short
+/// bounded backoff stands in for it; with Discord directly, serenity's ratelimiter honours
+/// `retry_after` itself before we ever see a 429.
+pub const RATE_LIMIT_BACKOFF: Duration = Duration::from_millis(500);
+pub const MAX_RETRIES: u32 = 2;
+
+/// The HTTP status of a failed call, when Discord answered.
+pub fn status_of(err: &serenity::Error) -> Option<u16> {
+    match err {
+        serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(response)) => {
+            Some(response.status_code.as_u16())
+        }
+        _ => None,
+    }
+}
+
+/// Runs `send` until it succeeds, retrying only 429s, never past `deadline`.
+/// Returns `None` (after logging) when the call did not go through.
+pub async fn deliver<T, F, Fut>(
+    route: &'static str,
+    deadline: Option<Instant>,
+    mut send: F,
+) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = serenity::Result<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        let limit = match deadline {
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+            None => REST_TIMEOUT,
+        };
+        match tokio::time::timeout(limit, send()).await {
+            Ok(Ok(value)) => return Some(value),
+            Ok(Err(err)) => {
+                let status = status_of(&err);
+                warn!(route, status = status.unwrap_or(0), attempt, error = %err, "Discord did not accept the request");
+                let retryable = status == Some(429) && attempt < MAX_RETRIES;
+                let in_time = deadline.is_none_or(|d| Instant::now() + RATE_LIMIT_BACKOFF < d);
+                if !retryable {
+                    return None;
+                }
+                if !in_time {
+                    warn!(
+                        route,
+                        "429 not retried: the interaction's 3-second window would be over"
+                    );
+                    return None;
+                }
+                tokio::time::sleep(RATE_LIMIT_BACKOFF).await;
+                attempt += 1;
+            }
+            Err(_) => {
+                warn!(
+                    route,
+                    timeout_ms = limit.as_millis() as u64,
+                    "no answer from Discord in time; not retried"
+                );
+                return None;
+            }
+        }
+    }
+}

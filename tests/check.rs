@@ -6,6 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::bot::copy_dir;
 use common::{responses_dir, shipped_index};
 
 fn citebot(args: &[&str]) -> std::process::Output {
@@ -55,19 +56,6 @@ impl Copy {
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
         )
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy");
-        }
     }
 }
 

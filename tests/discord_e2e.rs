@@ -4,74 +4,17 @@
 mod common;
 mod sim;
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+use common::bot::Bot;
 
 use serde_json::{json, Value};
 use sim::{Channel, ChannelKind, SimConfig, Simulator};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// A running `citebot run` process pointed at a simulator; killed on drop.
-struct Bot {
-    child: Child,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Bot {
-    fn start(sim: &Simulator, token: &str, extra_env: &[(&str, &str)]) -> Bot {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let log = dir.path().join("bot.log");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_citebot"));
-        command
-            .arg("run")
-            .current_dir(dir.path()) // no stray .env from the checkout
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("DISCORD_TOKEN", token)
-            .env("DISCORD_API_BASE", sim.api_base())
-            .env("CITEBOT_RESPONSES", common::responses_dir())
-            .env("NO_PROXY", "127.0.0.1,localhost")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::from(
-                std::fs::File::create(dir.path().join("bot.out")).expect("out"),
-            ))
-            .stderr(Stdio::from(std::fs::File::create(&log).expect("log")));
-        for (key, value) in extra_env {
-            command.env(key, value);
-        }
-        let child = command.spawn().expect("spawn citebot run");
-        Bot {
-            child,
-            log,
-            _dir: dir,
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Waits for the process to exit by itself.
-    fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = std::time::Instant::now() + timeout;
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-}
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn start_bot(sim: &Simulator, token: &str) -> Bot {
+    Bot::start(&sim.api_base(), token, &common::responses_dir(), &[])
 }
 
 async fn running_bot() -> (Simulator, Bot) {
@@ -82,9 +25,9 @@ async fn running_bot() -> (Simulator, Bot) {
         ..SimConfig::default()
     })
     .await;
-    let bot = Bot::start(&sim, sim.token(), &[]);
+    let bot = start_bot(&sim, sim.token());
     if let Err(err) = sim.wait_ready(WAIT).await {
-        panic!("bot did not connect: {err}\n{}", bot.log());
+        panic!("bot did not connect: {err}\n{}", bot.output());
     }
     sim.wait_bulk_overwrite(WAIT)
         .await
@@ -453,18 +396,22 @@ async fn a_6000_character_question_is_answered_within_limits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_or_rejected_token_exits_with_a_clear_error() {
     let sim = Simulator::start(SimConfig::default()).await;
-    let mut missing = Bot::start(&sim, "", &[]);
+    let mut missing = start_bot(&sim, "");
     let status = missing.wait_exit(WAIT).expect("exits");
     assert!(!status.success());
-    assert!(missing.log().contains(".env.example"), "{}", missing.log());
+    assert!(
+        missing.output().contains(".env.example"),
+        "{}",
+        missing.output()
+    );
 
     let wrong = "wrong-token.NzAwMDAwMDAwMDAwMDAwMDAw.not-the-secret";
-    let mut rejected = Bot::start(&sim, wrong, &[]);
+    let mut rejected = start_bot(&sim, wrong);
     let status = rejected
         .wait_exit(Duration::from_secs(20))
         .expect("exits without a retry loop");
     assert!(!status.success());
-    let log = rejected.log();
+    let log = rejected.output();
     assert!(
         log.contains("4004") && log.contains(".env.example"),
         "{log}"

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: the shipped responses and the question sets.
 #![allow(dead_code)]
 
+pub mod bot;
+
 use std::path::{Path, PathBuf};
 
 use citebot::{Index, Responses};

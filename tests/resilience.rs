@@ -495,7 +495,8 @@ async fn soak() {
     let mut in_flight = tokio::task::JoinSet::new();
     for i in 0..total {
         if in_flight.len() >= 64 {
-            let answered = in_flight.join_next().await.expect("task").expect("join");
+            let answered: Result<u64, String> =
+                in_flight.join_next().await.expect("task").expect("join");
             answered.expect("answered");
         }
         if i == 1000 {

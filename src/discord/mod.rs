@@ -144,7 +144,9 @@ pub async fn run(config: BotConfig, index: Arc<Index>) -> Result<(), BotError> {
         ShardPlan::Auto => client.start_autosharded().await,
         ShardPlan::Range { first, last, total } => {
             info!(first, last, total, "starting a range of shards");
-            client.start_shard_range(first..last + 1, total).await
+            // serenity 0.12 reads this range's end as inclusive ("up to and including").
+            #[allow(clippy::range_minus_one)]
+            client.start_shard_range(first..last, total).await
         }
     };
     started.map_err(|err| match err {

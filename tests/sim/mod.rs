@@ -51,7 +51,37 @@
 //!   `message_mentioning_bot(channel, text)`, `message(channel, text)`; each has `.build()` returning
 //!   `(id, json)` and `.send().await` which builds and dispatches.
 //! - inspection: `identifies()`, `resumes()`, `heartbeat_count()`, `auth_failures()`,
-//!   `server_closes()`, `connection_count()`, `gateway_received()`
+//!   `server_closes()`, `connection_count()`, `gateway_received()`, `sessions()`,
+//!   `wait_server_close(code, timeout)`
+//!
+//! Sharding (several shards, possibly from several bot processes, like Discord)
+//! - `SimConfig::shards` is the shard count `GET /gateway/bot` recommends (default 1; what
+//!   serenity's `start_autosharded` uses). IDENTIFY may carry any `shard: [id, total]` with
+//!   `total >= 1`; `id >= total` gets close 4010. 4011 "Sharding required." is only sent if
+//!   `SimConfig::require_sharding` is set and `total < shards` (no `shard` field counts as
+//!   `[0, 1]`).
+//! - Each IDENTIFY is its own session (session_id, sequence numbers, replay log,
+//!   `resume_gateway_url`: the gateway URL for unsharded bots, `.../gateway/shard-{id}-{total}`
+//!   otherwise). READY of shard `[i, n]` lists only `SimConfig::guilds` with
+//!   `(guild_id >> 22) % n == i` and carries `shard`. RESUME resumes the session it names.
+//! - Routing: events go to the session of the shard that owns their guild,
+//!   `(guild_id >> 22) % total` (`shard_for_guild`), DMs / events without a guild to shard 0.
+//!   `total` is the shard total of the latest IDENTIFY/RESUME; the latest IDENTIFY/RESUME of
+//!   each `[id, total]` is the one that receives its events. A disconnected shard's events wait
+//!   in its session log (replayed on RESUME); a shard that never identified makes `dispatch*`
+//!   fail with `SimError::NoShardSession`. With one shard all this is the previous behaviour.
+//! - `guild_on_shard(shard, total) -> u64`, `guilds_on_shard(shard, total, n) -> Vec<u64>`,
+//!   `shard_for_guild(guild_id, total) -> u32` (free functions); `route_of(Option<guild>) ->
+//!   SimResult<[u32; 2]>`; `dispatch_to_shard(shard, t, d)`.
+//! - `wait_ready_shard(shard, timeout) -> SimResult<IdentifyInfo>`,
+//!   `wait_shards_ready(total, timeout) -> SimResult<Vec<IdentifyInfo>>` (indexed by shard id);
+//!   `ResumeInfo::shard`, `IdentifyInfo::shard_pair()/shard_id()`, `sessions() -> Vec<SessionInfo>`.
+//! - Gateway fault hooks apply to every shard's connection; `_shard(id, ..)` variants target one:
+//!   `send_reconnect_shard`, `close_gateway_shard`, `invalidate_session_shard`,
+//!   `set_heartbeat_ack_shard`, `request_heartbeat_shard`.
+//! - serenity 0.12.5: `start_shard_range(a..b, n)` boots shards `a..=b` (the end is inclusive,
+//!   so shard 0 only is `0..0`), its shard queuer waits 5 s between two IDENTIFYs of one client,
+//!   and it ignores `resume_gateway_url` (it resumes on the URL from `GET /gateway`).
 //!
 //! REST recording (bodies are JSON; multipart bodies are recorded from `payload_json`)
 //! - `requests() -> Vec<Recorded>`, `unknown_routes() -> Vec<Recorded>`, `internal_errors()`
@@ -102,7 +132,7 @@ mod payloads;
 mod server;
 mod validate;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -143,6 +173,14 @@ pub struct SimConfig {
     pub interaction_deadline: Option<Duration>,
     /// Privileged intents the "developer portal" allows; IDENTIFY asking for others gets 4014.
     pub allowed_privileged_intents: u64,
+    /// Recommended shard count served by `GET /gateway/bot` (what `start_autosharded` uses).
+    /// The gateway accepts any `shard: [id, total]` with `id < total` regardless (see
+    /// `require_sharding`). Default 1.
+    pub shards: u32,
+    /// If set, IDENTIFY whose shard total (1 when absent) is below `shards` gets close 4011
+    /// "Sharding required." (Discord does this when a shard would hold too many guilds). Off by
+    /// default.
+    pub require_sharding: bool,
 }
 
 /// GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
@@ -164,8 +202,42 @@ impl Default for SimConfig {
             username: "tester".to_string(),
             interaction_deadline: None,
             allowed_privileged_intents: PRIVILEGED_INTENTS,
+            shards: 1,
+            require_sharding: false,
         }
     }
+}
+
+/// The shard that receives events of `guild_id` when the bot runs `total` shards (Discord's
+/// formula `(guild_id >> 22) % total`).
+pub fn shard_for_guild(guild_id: u64, total: u32) -> u32 {
+    assert!(total >= 1, "shard total must be >= 1");
+    ((guild_id >> 22) % u64::from(total)) as u32
+}
+
+/// A guild id (a valid-looking snowflake) that Discord would route to shard `shard` of `total`.
+/// Deterministic: the same arguments give the same id; see `guilds_on_shard` for several.
+pub fn guild_on_shard(shard: u32, total: u32) -> u64 {
+    guilds_on_shard(shard, total, 1)[0]
+}
+
+/// `n` distinct guild ids that all land on shard `shard` of `total`.
+pub fn guilds_on_shard(shard: u32, total: u32, n: usize) -> Vec<u64> {
+    assert!(
+        total >= 1 && shard < total,
+        "invalid shard {shard} of {total}"
+    );
+    // Timestamp part of the default guild id, aligned down to a multiple of `total`.
+    let base = SimConfig::default().guild_id >> 22;
+    let base = base - base % u64::from(total);
+    (0..n as u64)
+        .map(|k| {
+            let ts = base + u64::from(shard) + k * u64::from(total);
+            let id = (ts << 22) | 1;
+            debug_assert_eq!(shard_for_guild(id, total), shard);
+            id
+        })
+        .collect()
 }
 
 /// A channel the simulator knows (answers `GET /channels/{id}` and accepts messages in).
@@ -227,6 +299,15 @@ impl IdentifyInfo {
     pub fn gateway_intents(&self) -> serenity::model::gateway::GatewayIntents {
         serenity::model::gateway::GatewayIntents::from_bits_retain(self.intents)
     }
+
+    /// `[id, total]`, `[0, 1]` when IDENTIFY had no `shard` field.
+    pub fn shard_pair(&self) -> [u32; 2] {
+        self.shard.unwrap_or([0, 1])
+    }
+
+    pub fn shard_id(&self) -> u32 {
+        self.shard_pair()[0]
+    }
 }
 
 /// A successful RESUME.
@@ -239,6 +320,40 @@ pub struct ResumeInfo {
     pub replayed: usize,
     pub connection_id: u64,
     pub since_start: Duration,
+    /// The shard of the resumed session, as it was given in its IDENTIFY.
+    pub shard: Option<[u32; 2]>,
+}
+
+/// A gateway session (one per successful IDENTIFY), see `Simulator::sessions()`.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub session_id: String,
+    /// As given in IDENTIFY (`None` if absent, which means `[0, 1]`).
+    pub shard: Option<[u32; 2]>,
+    /// Last sequence number sent in this session.
+    pub seq: u64,
+    /// The connection currently attached (`None` while the client is away).
+    pub connection_id: Option<u64>,
+    pub intents: u64,
+    /// `false` after `invalidate_session(false)`: a RESUME of it gets op 9.
+    pub valid: bool,
+    /// `true` if this is the session events for its shard are routed to (the latest IDENTIFY
+    /// or RESUME of that `[id, total]`).
+    pub routed: bool,
+    /// Guilds listed in its READY.
+    pub guilds: Vec<u64>,
+    pub resume_gateway_url: String,
+    /// Dispatches in its replay log (READY included).
+    pub dispatched: usize,
+    /// Heartbeats received on connections attached to it.
+    pub heartbeats: usize,
+    pub since_start: Duration,
+}
+
+impl SessionInfo {
+    pub fn shard_pair(&self) -> [u32; 2] {
+        self.shard.unwrap_or([0, 1])
+    }
 }
 
 /// A close frame the simulator sent.
@@ -429,6 +544,15 @@ pub enum SimError {
     FilteredByIntents { event: String, missing: String },
     /// An id was already used.
     Duplicate(String),
+    /// The shard that owns the event's guild (shard 0 for DMs) has never identified (with the
+    /// shard total events are currently routed with), so Discord would have nowhere to send it.
+    NoShardSession {
+        shard: u32,
+        total: u32,
+        guild_id: Option<u64>,
+        /// `[id, total]` of every shard that has a session.
+        identified: Vec<[u32; 2]>,
+    },
 }
 
 impl fmt::Display for SimError {
@@ -463,6 +587,17 @@ impl fmt::Display for SimError {
                 "Discord would not deliver {event}: the bot identified without the {missing} intent"
             ),
             SimError::Duplicate(what) => write!(f, "duplicate {what}"),
+            SimError::NoShardSession {
+                shard,
+                total,
+                guild_id,
+                identified,
+            } => write!(
+                f,
+                "no session for shard [{shard}, {total}], which owns {}; shards with a session: \
+                 {identified:?}",
+                guild_id.map_or("DMs".to_string(), |g| format!("guild {g}"))
+            ),
         }
     }
 }
@@ -511,6 +646,18 @@ pub(crate) struct Session {
     pub(crate) conn: Option<u64>,
     pub(crate) intents: u64,
     pub(crate) valid: bool,
+    /// As given in IDENTIFY.
+    pub(crate) shard: Option<[u32; 2]>,
+    pub(crate) guilds: Vec<u64>,
+    pub(crate) resume_url: String,
+    pub(crate) heartbeats: usize,
+    pub(crate) created: Duration,
+}
+
+impl Session {
+    pub(crate) fn shard_key(&self) -> [u32; 2] {
+        self.shard.unwrap_or([0, 1])
+    }
 }
 
 pub(crate) struct InteractionState {
@@ -539,7 +686,10 @@ pub(crate) struct State {
     pub(crate) conns: HashMap<u64, ConnState>,
     pub(crate) connections_total: u64,
     pub(crate) sessions: HashMap<String, Session>,
+    /// The latest identified or resumed session (of any shard).
     pub(crate) current_session: Option<String>,
+    /// `[id, total]` -> the session events for that shard go to (latest IDENTIFY/RESUME).
+    pub(crate) shard_sessions: HashMap<[u32; 2], String>,
     pub(crate) identifies: Vec<IdentifyInfo>,
     pub(crate) resumes: Vec<ResumeInfo>,
     pub(crate) server_closes: Vec<CloseInfo>,
@@ -547,6 +697,8 @@ pub(crate) struct State {
     pub(crate) auth_failures: usize,
     pub(crate) heartbeats: usize,
     pub(crate) no_heartbeat_ack: bool,
+    /// Shard ids whose heartbeats are not acknowledged (`set_heartbeat_ack_shard`).
+    pub(crate) no_heartbeat_ack_shards: HashSet<u32>,
     pub(crate) hold_handshakes: bool,
     /// Parked (connection id, op, d) handshakes while `hold_handshakes` is set.
     pub(crate) held_handshakes: Vec<(u64, u64, Value)>,
@@ -635,6 +787,18 @@ impl Inner {
                 s.id, s.seq, s.conn
             ));
         }
+        if st.shard_sessions.keys().any(|k| *k != [0, 1]) {
+            let mut keys: Vec<_> = st.shard_sessions.keys().copied().collect();
+            keys.sort();
+            for k in keys {
+                if let Some(s) = st.shard_sessions.get(&k).and_then(|s| st.sessions.get(s)) {
+                    out.push_str(&format!(
+                        "  shard {k:?}: session {}, seq {}, attached to connection {:?}\n",
+                        s.id, s.seq, s.conn
+                    ));
+                }
+            }
+        }
         if !st.internal_errors.is_empty() {
             out.push_str(&format!(
                 "  simulator internal errors: {:?}\n",
@@ -648,6 +812,43 @@ impl Inner {
     pub(crate) fn dispatch_locked(&self, st: &mut State, t: &str, d: Value) -> SimResult<u64> {
         let sid = st.current_session.clone().ok_or(SimError::NoSession)?;
         self.dispatch_to_session(st, &sid, t, d)
+    }
+
+    /// The shard total events are routed with: that of the latest identified/resumed session.
+    pub(crate) fn routing_total(st: &State) -> Option<u32> {
+        st.current_session
+            .as_ref()
+            .and_then(|s| st.sessions.get(s))
+            .map(|s| s.shard_key()[1])
+    }
+
+    /// The session that owns shard `shard` (of the routing total).
+    pub(crate) fn session_for_shard(
+        st: &State,
+        shard: u32,
+        guild_id: Option<u64>,
+    ) -> SimResult<String> {
+        let total = Self::routing_total(st).ok_or(SimError::NoSession)?;
+        st.shard_sessions
+            .get(&[shard, total])
+            .cloned()
+            .ok_or_else(|| {
+                let mut identified: Vec<[u32; 2]> = st.shard_sessions.keys().copied().collect();
+                identified.sort();
+                SimError::NoShardSession {
+                    shard,
+                    total,
+                    guild_id,
+                    identified,
+                }
+            })
+    }
+
+    /// The session Discord would send an event of `guild_id` to (shard 0 for no guild).
+    pub(crate) fn session_for_guild(st: &State, guild_id: Option<u64>) -> SimResult<String> {
+        let total = Self::routing_total(st).ok_or(SimError::NoSession)?;
+        let shard = guild_id.map_or(0, |g| shard_for_guild(g, total));
+        Self::session_for_shard(st, shard, guild_id)
     }
 
     pub(crate) fn dispatch_to_session(
@@ -1113,10 +1314,93 @@ impl Simulator {
         self.inner.lock().gateway_received.clone()
     }
 
+    /// Every session (one per successful IDENTIFY), oldest first.
+    pub fn sessions(&self) -> Vec<SessionInfo> {
+        let st = self.inner.lock();
+        let mut v: Vec<SessionInfo> = st
+            .sessions
+            .values()
+            .map(|s| SessionInfo {
+                session_id: s.id.clone(),
+                shard: s.shard,
+                seq: s.seq,
+                connection_id: s.conn,
+                intents: s.intents,
+                valid: s.valid,
+                routed: st.shard_sessions.get(&s.shard_key()) == Some(&s.id),
+                guilds: s.guilds.clone(),
+                resume_gateway_url: s.resume_url.clone(),
+                dispatched: s.log.len(),
+                heartbeats: s.heartbeats,
+                since_start: s.created,
+            })
+            .collect();
+        v.sort_by(|a, b| (a.since_start, &a.session_id).cmp(&(b.since_start, &b.session_id)));
+        v
+    }
+
+    /// Waits until shard `shard` (any total; no `shard` field counts as shard 0) has identified
+    /// and got READY; returns its latest such IDENTIFY.
+    pub async fn wait_ready_shard(&self, shard: u32, timeout: Duration) -> SimResult<IdentifyInfo> {
+        self.wait_for(
+            &format!("IDENTIFY + READY of shard {shard}"),
+            timeout,
+            |st| {
+                st.identifies
+                    .iter()
+                    .rev()
+                    .find(|i| i.shard_id() == shard)
+                    .cloned()
+                    .map(Ok)
+            },
+        )
+        .await
+    }
+
+    /// Waits until every shard `0..total` has identified with `[id, total]`; returns their latest
+    /// IDENTIFYs indexed by shard id.
+    pub async fn wait_shards_ready(
+        &self,
+        total: u32,
+        timeout: Duration,
+    ) -> SimResult<Vec<IdentifyInfo>> {
+        self.wait_for(
+            &format!("IDENTIFY + READY of all {total} shards"),
+            timeout,
+            |st| {
+                (0..total)
+                    .map(|i| {
+                        st.identifies
+                            .iter()
+                            .rev()
+                            .find(|x| x.shard_pair() == [i, total])
+                            .cloned()
+                    })
+                    .collect::<Option<Vec<_>>>()
+                    .map(Ok)
+            },
+        )
+        .await
+    }
+
+    /// Waits for the first close frame the simulator sent with `code`.
+    pub async fn wait_server_close(&self, code: u16, timeout: Duration) -> SimResult<CloseInfo> {
+        self.wait_for(&format!("a close frame with code {code}"), timeout, |st| {
+            st.server_closes
+                .iter()
+                .find(|c| c.code == code)
+                .cloned()
+                .map(Ok)
+        })
+        .await
+    }
+
     // ----- dispatching ------------------------------------------------------------------------
 
-    /// Dispatch any event `t` with payload `d` on the current session, after checking that
-    /// serenity would deserialize it. Returns the sequence number.
+    /// Dispatch any event `t` with payload `d`, after checking that serenity would deserialize
+    /// it. It goes to the session of the shard owning the event's guild (`guild_id`, or `id` for
+    /// `GUILD_CREATE`/`GUILD_UPDATE`/`GUILD_DELETE`; shard 0 without a guild); with one shard
+    /// that is the current session. Returns the sequence number (in that session).
     pub async fn dispatch(&self, t: &str, d: Value) -> SimResult<u64> {
         validate::check_dispatch(t, &d).map_err(|error| SimError::InvalidPayload {
             event: t.to_string(),
@@ -1124,10 +1408,34 @@ impl Simulator {
         })?;
         let seq = {
             let mut st = self.inner.lock();
-            self.inner.dispatch_locked(&mut st, t, d)?
+            let sid = Inner::session_for_guild(&st, event_guild(t, &d))?;
+            self.inner.dispatch_to_session(&mut st, &sid, t, d)?
         };
         self.inner.bump();
         Ok(seq)
+    }
+
+    /// Dispatch any event on shard `shard` (of the current shard total), whatever its guild.
+    /// Returns the sequence number in that shard's session.
+    pub async fn dispatch_to_shard(&self, shard: u32, t: &str, d: Value) -> SimResult<u64> {
+        validate::check_dispatch(t, &d).map_err(|error| SimError::InvalidPayload {
+            event: t.to_string(),
+            error,
+        })?;
+        let seq = {
+            let mut st = self.inner.lock();
+            let sid = Inner::session_for_shard(&st, shard, event_guild(t, &d))?;
+            self.inner.dispatch_to_session(&mut st, &sid, t, d)?
+        };
+        self.inner.bump();
+        Ok(seq)
+    }
+
+    /// `[shard, total]` an event of `guild_id` (`None`: a DM) would be sent to right now.
+    pub fn route_of(&self, guild_id: Option<u64>) -> SimResult<[u32; 2]> {
+        let st = self.inner.lock();
+        let sid = Inner::session_for_guild(&st, guild_id)?;
+        Ok(st.sessions.get(&sid).map_or([0, 1], Session::shard_key))
     }
 
     /// Dispatch INTERACTION_CREATE (validated into serenity's `Interaction` first) and remember
@@ -1157,9 +1465,7 @@ impl Simulator {
             if st.interactions.contains_key(&id) {
                 return Err(SimError::Duplicate(format!("interaction id {id}")));
             }
-            if st.current_session.is_none() {
-                return Err(SimError::NoSession);
-            }
+            let sid = Inner::session_for_guild(&st, guild_id)?;
             payloads::auto_register_channel(&mut st, channel_id, guild_id);
             st.interactions.insert(
                 id,
@@ -1176,9 +1482,9 @@ impl Simulator {
                 },
             );
             st.interaction_by_token.insert(token, id);
-            if let Err(e) = self
-                .inner
-                .dispatch_locked(&mut st, "INTERACTION_CREATE", json)
+            if let Err(e) =
+                self.inner
+                    .dispatch_to_session(&mut st, &sid, "INTERACTION_CREATE", json)
             {
                 st.interactions.remove(&id);
                 return Err(e);
@@ -1204,7 +1510,7 @@ impl Simulator {
         let guild_id = payloads::id_field(&json, "guild_id");
         {
             let mut st = self.inner.lock();
-            let sid = st.current_session.clone().ok_or(SimError::NoSession)?;
+            let sid = Inner::session_for_guild(&st, guild_id)?;
             let intents = st.sessions.get(&sid).map_or(0, |s| s.intents);
             let (needed, name) = if guild_id.is_some() {
                 (1u64 << 9, "GUILD_MESSAGES")
@@ -1267,8 +1573,40 @@ impl Simulator {
 
     // ----- gateway faults ---------------------------------------------------------------------
 
-    fn send_to_current(&self, cmd: ConnCmd) -> SimResult<()> {
-        let st = self.inner.lock();
+    /// Connections (with their session) a fault hook applies to. `Some(shard)`: the connection
+    /// of that shard's routed session. `None`: every connection attached to a routed session
+    /// (one per shard), else, before any session has a connection, the current session's
+    /// connection or the newest connection (the single-shard behaviour).
+    fn fault_targets(
+        &self,
+        st: &State,
+        shard: Option<u32>,
+    ) -> SimResult<Vec<(u64, Option<String>)>> {
+        if let Some(shard) = shard {
+            let sid = Inner::session_for_shard(st, shard, None)?;
+            let cid = st
+                .sessions
+                .get(&sid)
+                .and_then(|s| s.conn)
+                .filter(|c| st.conns.contains_key(c))
+                .ok_or(SimError::NoConnection)?;
+            return Ok(vec![(cid, Some(sid))]);
+        }
+        let mut routed: Vec<(u64, Option<String>)> = st
+            .shard_sessions
+            .values()
+            .filter_map(|sid| {
+                let cid = st.sessions.get(sid)?.conn?;
+                st.conns
+                    .contains_key(&cid)
+                    .then(|| (cid, Some(sid.clone())))
+            })
+            .collect();
+        if !routed.is_empty() {
+            routed.sort_by_key(|(c, _)| *c);
+            routed.dedup_by_key(|(c, _)| *c);
+            return Ok(routed);
+        }
         let cid = st
             .current_session
             .as_ref()
@@ -1276,42 +1614,102 @@ impl Simulator {
             .and_then(|s| s.conn)
             .or_else(|| st.conns.keys().max().copied())
             .ok_or(SimError::NoConnection)?;
-        let conn = st.conns.get(&cid).ok_or(SimError::NoConnection)?;
-        conn.tx.send(cmd).map_err(|_| SimError::NoConnection)
+        if !st.conns.contains_key(&cid) {
+            return Err(SimError::NoConnection);
+        }
+        Ok(vec![(cid, st.current_session.clone())])
     }
 
-    /// Send op 7 RECONNECT on the current connection.
+    fn send_to_targets(&self, shard: Option<u32>, cmd: impl Fn() -> ConnCmd) -> SimResult<()> {
+        let st = self.inner.lock();
+        let targets = self.fault_targets(&st, shard)?;
+        let mut sent = false;
+        for (cid, _) in targets {
+            if let Some(conn) = st.conns.get(&cid) {
+                sent |= conn.tx.send(cmd()).is_ok();
+            }
+        }
+        if sent {
+            Ok(())
+        } else {
+            Err(SimError::NoConnection)
+        }
+    }
+
+    /// Send op 7 RECONNECT on the current connection (on every shard's connection when several
+    /// shards are connected).
     pub fn send_reconnect(&self) -> SimResult<()> {
-        self.send_to_current(ConnCmd::Text(
-            r#"{"op":7,"d":null,"s":null,"t":null}"#.into(),
-        ))
+        self.send_to_targets(None, reconnect_cmd)
+    }
+
+    /// Send op 7 RECONNECT on shard `shard`'s connection only.
+    pub fn send_reconnect_shard(&self, shard: u32) -> SimResult<()> {
+        self.send_to_targets(Some(shard), reconnect_cmd)
     }
 
     /// Close the current connection with `code` (the session stays resumable unless the code
-    /// says otherwise to serenity).
+    /// says otherwise to serenity). With several shards connected, closes all of them.
     pub fn close_gateway(&self, code: u16, reason: &str) -> SimResult<()> {
-        self.send_to_current(ConnCmd::Close(code, reason.to_string()))
+        self.send_to_targets(None, || ConnCmd::Close(code, reason.to_string()))
+    }
+
+    /// Close shard `shard`'s connection only.
+    pub fn close_gateway_shard(&self, shard: u32, code: u16, reason: &str) -> SimResult<()> {
+        self.send_to_targets(Some(shard), || ConnCmd::Close(code, reason.to_string()))
     }
 
     /// Send op 9 INVALID_SESSION. With `resumable == false` the session is also forgotten, so
-    /// the client must IDENTIFY again.
+    /// the client must IDENTIFY again. With several shards connected, applies to all of them.
     pub fn invalidate_session(&self, resumable: bool) -> SimResult<()> {
+        self.invalidate(None, resumable)
+    }
+
+    /// `invalidate_session` for shard `shard` only.
+    pub fn invalidate_session_shard(&self, shard: u32, resumable: bool) -> SimResult<()> {
+        self.invalidate(Some(shard), resumable)
+    }
+
+    fn invalidate(&self, shard: Option<u32>, resumable: bool) -> SimResult<()> {
         if !resumable {
             let mut st = self.inner.lock();
-            if let Some(sid) = st.current_session.clone() {
+            let sids: Vec<String> = match self.fault_targets(&st, shard) {
+                Ok(t) => t.into_iter().filter_map(|(_, s)| s).collect(),
+                // No connection: still forget the current session (as before sharding).
+                Err(_) if shard.is_none() => st.current_session.iter().cloned().collect(),
+                Err(_) => Vec::new(),
+            };
+            for sid in sids {
                 if let Some(s) = st.sessions.get_mut(&sid) {
                     s.valid = false;
                 }
             }
         }
-        self.send_to_current(ConnCmd::Text(
-            serde_json::json!({"op": 9, "d": resumable, "s": null, "t": null}).to_string(),
-        ))
+        self.send_to_targets(shard, || {
+            ConnCmd::Text(
+                serde_json::json!({"op": 9, "d": resumable, "s": null, "t": null}).to_string(),
+            )
+        })
     }
 
-    /// Stop (false) or resume (true) answering heartbeats with op 11.
+    /// Stop (false) or resume (true) answering heartbeats with op 11, on every connection.
+    /// `true` also clears what `set_heartbeat_ack_shard` set.
     pub fn set_heartbeat_ack(&self, ack: bool) {
-        self.inner.lock().no_heartbeat_ack = !ack;
+        let mut st = self.inner.lock();
+        st.no_heartbeat_ack = !ack;
+        if ack {
+            st.no_heartbeat_ack_shards.clear();
+        }
+    }
+
+    /// Stop (false) or resume (true) answering heartbeats on connections of shard id `shard`
+    /// (whatever the total; connections that have not identified count as shard 0).
+    pub fn set_heartbeat_ack_shard(&self, shard: u32, ack: bool) {
+        let mut st = self.inner.lock();
+        if ack {
+            st.no_heartbeat_ack_shards.remove(&shard);
+        } else {
+            st.no_heartbeat_ack_shards.insert(shard);
+        }
     }
 
     /// While `true`, IDENTIFY and RESUME payloads from clients are parked unanswered; setting it
@@ -1329,11 +1727,14 @@ impl Simulator {
         }
     }
 
-    /// Send op 1 (the server asks the client to heartbeat now).
+    /// Send op 1 (the server asks the client to heartbeat now), on every shard's connection.
     pub fn request_heartbeat(&self) -> SimResult<()> {
-        self.send_to_current(ConnCmd::Text(
-            r#"{"op":1,"d":null,"s":null,"t":null}"#.into(),
-        ))
+        self.send_to_targets(None, heartbeat_request_cmd)
+    }
+
+    /// Send op 1 on shard `shard`'s connection only.
+    pub fn request_heartbeat_shard(&self, shard: u32) -> SimResult<()> {
+        self.send_to_targets(Some(shard), heartbeat_request_cmd)
     }
 
     // ----- REST faults ------------------------------------------------------------------------
@@ -1365,5 +1766,21 @@ impl Simulator {
     /// Let every request held by `Fault::Hang` finish (with 503).
     pub fn release_hung(&self) {
         self.inner.release.send_modify(|v| *v += 1);
+    }
+}
+
+fn reconnect_cmd() -> ConnCmd {
+    ConnCmd::Text(r#"{"op":7,"d":null,"s":null,"t":null}"#.into())
+}
+
+fn heartbeat_request_cmd() -> ConnCmd {
+    ConnCmd::Text(r#"{"op":1,"d":null,"s":null,"t":null}"#.into())
+}
+
+/// The guild an event belongs to, for shard routing.
+fn event_guild(t: &str, d: &Value) -> Option<u64> {
+    match t {
+        "GUILD_CREATE" | "GUILD_UPDATE" | "GUILD_DELETE" => payloads::id_field(d, "id"),
+        _ => payloads::id_field(d, "guild_id"),
     }
 }

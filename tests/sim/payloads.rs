@@ -145,9 +145,9 @@ pub(crate) fn ready(
     session_id: &str,
     gateway_url: &str,
     shard: Option<[u32; 2]>,
+    guilds: &[u64],
 ) -> Value {
-    let guilds: Vec<Value> = cfg
-        .guilds
+    let guilds: Vec<Value> = guilds
         .iter()
         .map(|g| json!({"id": g.to_string(), "unavailable": true}))
         .collect();
@@ -380,7 +380,7 @@ impl InteractionBuilder {
                     .unwrap_or(cfg.guild_id),
             )
         };
-        let channel = registered.unwrap_or(Channel {
+        let mut channel = registered.unwrap_or(Channel {
             id: channel_id,
             kind: if is_dm {
                 ChannelKind::Dm
@@ -389,6 +389,11 @@ impl InteractionBuilder {
             },
             guild_id,
         });
+        // `.guild(g)` with a channel registered in another guild (e.g. the default channel):
+        // keep the payload self-consistent, the partial channel is in the interaction's guild.
+        if guild_id.is_some() && channel.kind != ChannelKind::Dm {
+            channel.guild_id = guild_id;
+        }
         let command_id = self.command_id.unwrap_or_else(|| {
             st.command_ids
                 .get(&(guild_id, self.command_type, self.name.clone()))

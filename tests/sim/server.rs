@@ -24,6 +24,8 @@ use super::{
 pub(crate) fn router(inner: Arc<Inner>) -> Router {
     Router::new()
         .route("/gateway", any(ws_handler))
+        // Per-shard `resume_gateway_url`s (`/gateway/shard-{id}-{total}`) land here too.
+        .route("/gateway/{*rest}", any(ws_handler))
         .fallback(rest_handler)
         .with_state(inner)
 }
@@ -259,9 +261,16 @@ impl Conn {
     }
 
     fn heartbeat(&mut self) -> Next {
-        let mut st = self.inner.lock();
+        let mut guard = self.inner.lock();
+        let st: &mut State = &mut guard;
         st.heartbeats += 1;
-        if !st.no_heartbeat_ack {
+        let sid = st.conns.get(&self.id).and_then(|c| c.session.clone());
+        let session = sid.and_then(|sid| st.sessions.get_mut(&sid));
+        let shard_id = session.as_ref().map_or(0, |s| s.shard_key()[0]);
+        if let Some(s) = session {
+            s.heartbeats += 1;
+        }
+        if !st.no_heartbeat_ack && !st.no_heartbeat_ack_shards.contains(&shard_id) {
             let _ = self.tx.send(ConnCmd::Text(
                 r#"{"op":11,"d":null,"s":null,"t":null}"#.into(),
             ));
@@ -294,10 +303,9 @@ impl Conn {
                 _ => return Next::Close(4010, "Invalid shard.".into()),
             },
         };
-        if let Some(s) = shard {
-            if s[1] != 1 {
-                return Next::Close(4011, "Sharding required.".into());
-            }
+        let key = shard.unwrap_or([0, 1]);
+        if self.inner.cfg.require_sharding && key[1] < self.inner.cfg.shards {
+            return Next::Close(4011, "Sharding required.".into());
         }
 
         let inner = self.inner.clone();
@@ -306,7 +314,21 @@ impl Conn {
             inner.next_id(),
             inner.started.elapsed().as_nanos()
         );
-        let ready = payloads::ready(&inner.cfg, &session_id, &inner.gateway_url(), shard);
+        // Unsharded sessions resume on the gateway URL itself (as before sharding support);
+        // each shard of a sharded bot gets its own URL (served by the same handler).
+        let resume_url = if key[1] > 1 {
+            format!("{}/shard-{}-{}", inner.gateway_url(), key[0], key[1])
+        } else {
+            inner.gateway_url()
+        };
+        let guilds: Vec<u64> = inner
+            .cfg
+            .guilds
+            .iter()
+            .copied()
+            .filter(|g| super::shard_for_guild(*g, key[1]) == key[0])
+            .collect();
+        let ready = payloads::ready(&inner.cfg, &session_id, &resume_url, shard, &guilds);
         if let Err(e) = validate::check_dispatch("READY", &ready) {
             inner.internal_error(format!("READY payload invalid: {e}"));
             return Next::Close(4000, "Unknown error.".into());
@@ -321,12 +343,18 @@ impl Conn {
                 conn: Some(self.id),
                 intents,
                 valid: true,
+                shard,
+                guilds,
+                resume_url,
+                heartbeats: 0,
+                created: inner.started.elapsed(),
             },
         );
         if let Some(c) = st.conns.get_mut(&self.id) {
             c.session = Some(session_id.clone());
         }
         st.current_session = Some(session_id.clone());
+        st.shard_sessions.insert(key, session_id.clone());
         if let Err(e) = inner.dispatch_to_session(&mut st, &session_id, "READY", ready) {
             drop(st);
             inner.internal_error(format!("could not send READY: {e}"));
@@ -398,6 +426,9 @@ impl Conn {
             c.session = Some(sid.clone());
         }
         st.current_session = Some(sid.clone());
+        let shard = st.sessions.get(&sid).and_then(|s| s.shard);
+        st.shard_sessions
+            .insert(shard.unwrap_or([0, 1]), sid.clone());
         if let Err(e) = inner.dispatch_to_session(st, &sid, "RESUMED", json!({"_trace": []})) {
             drop(guard);
             inner.internal_error(format!("could not send RESUMED: {e}"));
@@ -409,6 +440,7 @@ impl Conn {
             replayed,
             connection_id: self.id,
             since_start: inner.started.elapsed(),
+            shard,
         });
         self.identified = true;
         Next::Continue
@@ -825,7 +857,7 @@ fn handle(
             "GET /gateway/bot",
             json!({
                 "url": inner.gateway_url(),
-                "shards": 1,
+                "shards": cfg.shards.max(1),
                 "session_start_limit": {
                     "total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1
                 },

@@ -27,6 +27,10 @@ use crate::text::{fold, is_stopword, stems, stopword_lang, tokenize, TokenKind};
 
 type Key = u32;
 
+/// Question-word concepts that ask for one kind of fact (a number, a date, a person, a place);
+/// "why" and "how" are open and fit many cards.
+const SPECIFIC_ANSWER_TYPES: &[&str] = &["who", "where"];
+
 /// Scoring constants, measured on the dev set.
 #[derive(Debug, Clone, Copy)]
 pub struct Tuning {
@@ -51,6 +55,15 @@ pub struct Tuning {
     /// Weight of a word no card and no sentence knows: what the question is really about
     /// ("parameters", "CEO") is usually the word the article lacks.
     pub unknown_weight: f32,
+    /// Each further unknown word of a question weighs this much of the one before: the first
+    /// unknown word is likely what the question is about; the fifth, in a long question, filler.
+    pub unknown_decay: f32,
+    /// Score factor for a card about another model of the same family than the one asked
+    /// about (`r1` card, question about `r2`; `h800` card, question about `h20`).
+    pub entity_conflict_factor: f32,
+    /// Score factor for a card none of whose questions asks the specific kind of answer wanted
+    /// (how many, when, who, where): "how many engineers" is not "which engineers".
+    pub answer_type_factor: f32,
 }
 
 impl Default for Tuning {
@@ -66,6 +79,9 @@ impl Default for Tuning {
             question_word_weight: 1.5,
             exact_weight: 2.0,
             unknown_weight: 4.0,
+            unknown_decay: 1.0,
+            entity_conflict_factor: 0.5,
+            answer_type_factor: 0.6,
         }
     }
 }
@@ -111,12 +127,38 @@ struct Paraphrase {
 struct CardProfile {
     primary: HashSet<Key>,
     secondary: HashSet<Key>,
+    /// Whether the card's fact (answer and quotes) states a number, and a time.
+    states_number: bool,
+    states_time: bool,
+    /// Model codes the card's answer and quotes mention (`r1`, `h800`...): what its fact is
+    /// about, whatever its questions mention in passing ("R2's predecessor").
+    codes: HashSet<String>,
+}
+
+/// The family of a model code: its leading letters (`r` for `r1`/`r2`, `h` for `h20`/`h800`).
+/// Pure numbers have none.
+fn code_family(code: &str) -> Option<&str> {
+    let letters = code.trim_end_matches(|c: char| c.is_ascii_digit());
+    let is_code = !letters.is_empty()
+        && letters.len() < code.len()
+        && letters.chars().all(|c| c.is_alphabetic());
+    is_code.then_some(letters)
 }
 
 #[derive(Debug)]
 struct SentenceProfile {
     sentence: usize,
     keys: HashSet<Key>,
+}
+
+/// A card's standing for one question.
+#[derive(Debug, Clone, Copy)]
+struct Ranked {
+    card: usize,
+    score: f32,
+    /// Weighted share of the question the card's vocabulary covers.
+    coverage: f32,
+    lang: Option<Lang>,
 }
 
 /// An autocomplete suggestion: a question from a card, or a command name.
@@ -147,6 +189,8 @@ pub struct Index {
     word_lang: HashMap<String, Lang>,
     /// Stems of the words met while building (emptied once built).
     stem_memo: HashMap<String, (String, String)>,
+    /// Keys of the question words that ask for a specific kind of answer.
+    specific_answer_types: Vec<Key>,
 }
 
 impl Index {
@@ -168,12 +212,14 @@ impl Index {
             vocabulary: Vec::new(),
             word_lang: HashMap::new(),
             stem_memo: HashMap::new(),
+            specific_answer_types: Vec::new(),
         };
         let mut vocabulary: HashSet<String> = HashSet::new();
         let mut seen_lang: HashMap<String, (bool, bool)> = HashMap::new();
         for (card_index, card) in cards.iter().enumerate() {
             let mut primary = HashSet::new();
             let mut secondary = HashSet::new();
+            let mut codes = HashSet::new();
             let mut primary_texts: Vec<(Option<Lang>, String, bool)> = card
                 .questions()
                 .map(|(lang, q)| (Some(lang), q.to_string(), true))
@@ -214,10 +260,30 @@ impl Index {
             for text in secondary_texts {
                 for term in index.analyze_building(text) {
                     vocabulary.insert(term.surface.clone());
+                    if term.role == Role::Exact && code_family(&term.surface).is_some() {
+                        codes.insert(term.surface.clone());
+                    }
                     secondary.extend(term.keys.iter().copied());
                 }
             }
-            index.cards.push(CardProfile { primary, secondary });
+            let states_number = [card.answer.en.as_str(), card.answer.pt.as_str()]
+                .into_iter()
+                .chain(card.citations.iter().map(|c| c.quote.as_str()))
+                .any(|text| text.chars().any(|c| c.is_ascii_digit()));
+            let time_keys: Vec<Key> = index
+                .responses
+                .lexicon
+                .time_words()
+                .filter_map(|name| index.interned.get(&format!("c:{name}")).copied())
+                .collect();
+            let states_time = time_keys.iter().any(|k| secondary.contains(k));
+            index.cards.push(CardProfile {
+                primary,
+                secondary,
+                states_number,
+                states_time,
+                codes,
+            });
         }
         let sentence_texts: Vec<String> = index
             .responses
@@ -280,6 +346,10 @@ impl Index {
             .collect();
         index.responses.cards = cards;
         index.stem_memo = HashMap::new();
+        index.specific_answer_types = SPECIFIC_ANSWER_TYPES
+            .iter()
+            .filter_map(|name| index.interned.get(&format!("c:{name}")).copied())
+            .collect();
         index
     }
 
@@ -314,17 +384,21 @@ impl Index {
             return self.refusal(lang, Vec::new(), 0.0);
         }
         let ranked = self.rank_cards(&query);
-        let Some(&(best_card, best_score, best_lang)) = ranked.first() else {
+        let Some(&Ranked {
+            card: best_card,
+            score: best_score,
+            coverage: _,
+            lang: best_lang,
+        }) = ranked.first()
+        else {
             return self.refusal(reply_lang(None), Vec::new(), 0.0);
         };
         let alternatives = |skip: Option<usize>| -> Vec<String> {
             ranked
                 .iter()
-                .filter(|(card, score, _)| {
-                    Some(*card) != skip && *score >= self.tuning.alternative_floor
-                })
+                .filter(|r| Some(r.card) != skip && r.score >= self.tuning.alternative_floor)
                 .take(3)
-                .map(|(card, _, _)| self.responses.cards[*card].command.clone())
+                .map(|r| self.responses.cards[r.card].command.clone())
                 .collect()
         };
         let lang = reply_lang(best_lang);
@@ -375,10 +449,10 @@ impl Index {
                 term.factor
             ));
         }
-        for (card, score, _) in self.rank_cards(&query).iter().take(3) {
+        for ranked in self.rank_cards(&query).iter().take(3) {
             out.push_str(&format!(
-                "card /{} {:.3}\n",
-                self.responses.cards[*card].command, score
+                "card /{} score {:.3} coverage {:.3}\n",
+                self.responses.cards[ranked.card].command, ranked.score, ranked.coverage
             ));
         }
         if let Some((sentence, coverage)) = self.best_sentence(&query) {
@@ -481,8 +555,8 @@ impl Index {
     }
 
     /// Cards by score, best first, with the language of each card's best paraphrase.
-    fn rank_cards(&self, query: &[Term]) -> Vec<(usize, f32, Option<Lang>)> {
-        let weights: Vec<f32> = query.iter().map(|t| self.term_weight(t)).collect();
+    fn rank_cards(&self, query: &[Term]) -> Vec<Ranked> {
+        let weights = self.query_weights(query);
         let total: f32 = weights.iter().sum();
         if total <= 0.0 {
             return Vec::new();
@@ -518,7 +592,7 @@ impl Index {
                 *slot = (fit, paraphrase.lang);
             }
         }
-        let mut ranked: Vec<(usize, f32, Option<Lang>)> = self
+        let mut ranked: Vec<Ranked> = self
             .cards
             .iter()
             .enumerate()
@@ -539,21 +613,63 @@ impl Index {
                 let card_coverage = covered / total;
                 let (fit, lang) = best_fit[i];
                 // A card that shares only question words with the question is not about it.
-                let score = if about {
+                let mut score = if about {
                     self.tuning.card_weight * card_coverage + (1.0 - self.tuning.card_weight) * fit
                 } else {
                     0.0
                 };
-                (i, score, lang)
+                for term in query {
+                    let conflict = term.role == Role::Exact
+                        && !card.codes.contains(&term.surface)
+                        && code_family(&term.surface).is_some_and(|family| {
+                            card.codes.iter().any(|c| code_family(c) == Some(family))
+                        });
+                    if conflict {
+                        score *= self.tuning.entity_conflict_factor;
+                    }
+                    if term.role == Role::QuestionWord && !self.can_answer(card, term) {
+                        score *= self.tuning.answer_type_factor;
+                    }
+                }
+                Ranked {
+                    card: i,
+                    score,
+                    coverage: card_coverage,
+                    lang,
+                }
             })
             .collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.card.cmp(&b.card)));
         ranked
+    }
+
+    /// Whether a card can give the kind of answer a question word asks for: a number for "how
+    /// many", a time for "when" (judged on the fact itself, not on how its questions are worded);
+    /// for "who" and "where", one of its questions must ask it. Open kinds (why, how) always fit.
+    fn can_answer(&self, card: &CardProfile, term: &Term) -> bool {
+        let asks = |name: &str| {
+            self.interned
+                .get(&format!("c:{name}"))
+                .is_some_and(|k| term.keys.contains(k))
+        };
+        if asks("amount") {
+            card.states_number
+        } else if asks("when") {
+            card.states_time
+        } else if self
+            .specific_answer_types
+            .iter()
+            .any(|k| term.keys.contains(k))
+        {
+            term.keys.iter().any(|k| card.primary.contains(k))
+        } else {
+            true
+        }
     }
 
     /// The article sentence covering the most of the question, and that coverage.
     fn best_sentence(&self, query: &[Term]) -> Option<(usize, f32)> {
-        let weights: Vec<f32> = query.iter().map(|t| self.term_weight(t)).collect();
+        let weights = self.query_weights(query);
         let total: f32 = weights.iter().sum();
         if total <= 0.0 {
             return None;
@@ -577,6 +693,24 @@ impl Index {
     }
 
     /// Rarity of a term across cards: a term no card knows weighs the most.
+    /// The weights of a question's terms, each further unknown word decayed.
+    fn query_weights(&self, query: &[Term]) -> Vec<f32> {
+        let mut unknown_seen = 0;
+        query
+            .iter()
+            .map(|term| {
+                let weight = self.term_weight(term);
+                if term.role == Role::Content && !self.is_known(term) {
+                    let decayed = weight * self.tuning.unknown_decay.powi(unknown_seen);
+                    unknown_seen += 1;
+                    decayed
+                } else {
+                    weight
+                }
+            })
+            .collect()
+    }
+
     fn term_weight(&self, term: &Term) -> f32 {
         let rarity = self.key_weight(&term.keys);
         match term.role {
@@ -780,8 +914,16 @@ fn analyze_with(
             });
             continue;
         }
+        // A listed word wins even if it is a stop word ("pq", "n"); a stop word is never mapped
+        // through its stem ("com" is not "como").
+        let listed = lexicon
+            .phrase(std::slice::from_ref(&token.text))
+            .map(|hit| hit.concept);
+        if listed.is_none() && (is_stopword(&token.text) || token.text.chars().count() < 2) {
+            continue;
+        }
         let (pt, en) = stem(&token.text);
-        if let Some(concept) = lexicon.word_with_stems(&token.text, &pt, &en) {
+        if let Some(concept) = listed.or_else(|| lexicon.word_with_stems(&token.text, &pt, &en)) {
             terms.push(Term {
                 keys: vec![intern(format!("c:{}", lexicon.concept_name(concept)))],
                 factor: 1.0,
@@ -789,9 +931,6 @@ fn analyze_with(
                 kind: TokenKind::Word,
                 role: concept_role(lexicon, concept),
             });
-            continue;
-        }
-        if is_stopword(&token.text) || token.text.chars().count() < 2 {
             continue;
         }
         let mut keys = vec![intern(format!("p:{pt}"))];

@@ -21,6 +21,8 @@ use crate::text::{stems, tokenize};
 struct RawLexicon {
     #[serde(default)]
     question_words: Vec<Spanned<String>>,
+    #[serde(default)]
+    time_words: Vec<Spanned<String>>,
     concepts: BTreeMap<String, Spanned<RawConcept>>,
 }
 
@@ -51,6 +53,9 @@ pub struct Lexicon {
     names: Vec<String>,
     /// Concepts that only name the kind of answer wanted (why, when, how many...).
     question_words: Vec<ConceptId>,
+    /// Concepts that date something (months, "in the coming weeks"): a fact that states one of
+    /// them can answer "when".
+    time_words: Vec<ConceptId>,
     /// Folded token sequences (one or more tokens) to concepts.
     phrases: HashMap<Vec<String>, ConceptHit>,
     longest_phrase: usize,
@@ -135,14 +140,22 @@ impl Lexicon {
                 }
             }
         }
-        for name in &raw.question_words {
-            match lexicon.names.iter().position(|n| n == name.get_ref()) {
-                Some(id) => lexicon.question_words.push(id as ConceptId),
-                None => problems.push(Problem::error(
-                    path,
-                    line_of(source, name.span().start),
-                    format!("question word `{}` is not a concept", name.get_ref()),
-                )),
+        for (list, names) in [
+            ("question word", &raw.question_words),
+            ("time word", &raw.time_words),
+        ] {
+            for name in names {
+                match lexicon.names.iter().position(|n| n == name.get_ref()) {
+                    Some(id) if list == "question word" => {
+                        lexicon.question_words.push(id as ConceptId)
+                    }
+                    Some(id) => lexicon.time_words.push(id as ConceptId),
+                    None => problems.push(Problem::error(
+                        path,
+                        line_of(source, name.span().start),
+                        format!("{list} `{}` is not a concept", name.get_ref()),
+                    )),
+                }
             }
         }
         lexicon.by_stem_pt = stem_owner_pt
@@ -166,6 +179,11 @@ impl Lexicon {
 
     pub fn is_question_word(&self, id: ConceptId) -> bool {
         self.question_words.contains(&id)
+    }
+
+    /// Names of the concepts that date something.
+    pub fn time_words(&self) -> impl Iterator<Item = &str> {
+        self.time_words.iter().map(|id| self.concept_name(*id))
     }
 
     pub fn longest_phrase(&self) -> usize {

@@ -93,7 +93,18 @@ pub fn tokenize(text: &str) -> Vec<Token> {
         }
     }
     flush(&mut current, &mut has_digit, &mut tokens);
-    tokens
+    // "50 mil" and "50 thousand" are how people write 50.000.
+    let mut merged: Vec<Token> = Vec::with_capacity(tokens.len());
+    for token in tokens {
+        let thousands = matches!(token.text.as_str(), "mil" | "thousand");
+        match merged.last_mut() {
+            Some(previous) if thousands && previous.text.chars().all(|c| c.is_ascii_digit()) => {
+                previous.text.push_str("000");
+            }
+            _ => merged.push(token),
+        }
+    }
+    merged
 }
 
 /// Snowball stems of a folded word in both languages, so a question need not be
@@ -538,6 +549,10 @@ mod tests {
         assert_eq!(texts(&tokenize("5.576")), ["5576"]);
         assert_eq!(texts(&tokenize("50k hopper")), ["50000", "hopper"]);
         assert_eq!(texts(&tokenize("H20s h800")), ["h20", "h800"]);
+        assert_eq!(
+            texts(&tokenize("50 mil gpus, 50 thousand")),
+            ["50000", "gpus", "50000"]
+        );
     }
 
     #[test]

@@ -81,20 +81,49 @@ fn dev_set_covers_every_card_and_is_not_copied_from_them() {
                 .collect::<String>(),
         )
     };
-    for item in &set {
+    let every_set = ["devset.tsv", "devset2.tsv", "holdout.tsv"]
+        .map(question_set)
+        .concat();
+    for item in &every_set {
         let dev = normalise(&item.question);
         for card in index.cards() {
             for (_, paraphrase) in card.questions() {
                 assert_ne!(
                     dev,
                     normalise(paraphrase),
-                    "dev question at line {} is copied from /{}",
+                    "question at line {} of a question set is copied from /{}",
                     item.line,
                     card.command
                 );
             }
         }
     }
+}
+
+/// A second dev set, written later by someone else in five personas (journalist, gamer slang,
+/// engineer, non-native speaker, fragments). Measured first untouched (in-scope 0.683, refusal
+/// 0.895), then used with the first for the lexicon and the tuning grid. Harder than the first:
+/// its floor only catches a collapse, and its figures are printed.
+#[test]
+fn second_dev_set_is_measured() {
+    let index = shipped_index();
+    let figures = evaluate(&index, &question_set("devset2.tsv"));
+    report("dev set 2", &figures);
+    if std::env::var_os("CITEBOT_SHOW_MISSES").is_some() {
+        for miss in &figures.misses {
+            println!("  {miss}");
+        }
+    }
+    assert!(
+        figures.accuracy() >= 0.85,
+        "in-scope accuracy {:.3}",
+        figures.accuracy()
+    );
+    assert!(
+        figures.refusal_rate() >= 0.80,
+        "refusal rate {:.3}",
+        figures.refusal_rate()
+    );
 }
 
 #[test]
@@ -123,25 +152,29 @@ fn tune_on_the_dev_set() {
     use citebot::index::Tuning;
     use citebot::{Index, Responses};
     let responses = Responses::load(&common::responses_dir()).expect("valid responses");
-    let set = question_set("devset.tsv");
+    let mut set = question_set("devset.tsv");
+    set.extend(question_set("devset2.tsv"));
     let mut results = Vec::new();
-    for threshold in [0.5, 0.55, 0.6, 0.65] {
-        for exact in [1.5, 2.0, 3.0] {
-            for question_word in [1.0, 1.5, 2.0, 2.5] {
-                for unknown in [3.26, 4.0, 5.0] {
-                    for card_weight in [0.3, 0.5, 0.7] {
+    for threshold in [0.5, 0.55, 0.6] {
+        for answer_type_factor in [0.8, 0.6, 0.4] {
+            for coverage_weight in [0.6, 0.7] {
+                for unknown in [4.0, 5.0] {
+                    for card_weight in [0.3, 0.5] {
                         let tuning = Tuning {
                             answer_threshold: threshold,
-                            exact_weight: exact,
-                            question_word_weight: question_word,
+                            answer_type_factor,
+                            coverage_weight,
                             unknown_weight: unknown,
                             card_weight,
                             ..Tuning::default()
                         };
                         let index = Index::with_tuning(responses.clone(), tuning);
                         let figures = evaluate(&index, &set);
-                        let objective = figures.accuracy().min(figures.refusal_rate() + 0.05)
-                            + 0.1 * (figures.accuracy() + figures.refusal_rate());
+                        // A wrong answer (a card for a question it does not answer) is the
+                        // worst failure: it counts twice as much as a needless refusal.
+                        let asked = (figures.in_scope + figures.out_of_scope) as f64;
+                        let objective = figures.accuracy() + figures.refusal_rate()
+                            - 2.0 * figures.wrong as f64 / asked;
                         results.push((
                             objective,
                             figures.accuracy(),
@@ -155,7 +188,7 @@ fn tune_on_the_dev_set() {
         }
     }
     results.sort_by(|a, b| b.0.total_cmp(&a.0));
-    for (objective, accuracy, refusal, wrong, tuning) in results.iter().take(15) {
+    for (objective, accuracy, refusal, wrong, tuning) in results.iter().take(12) {
         println!("{objective:.3} acc {accuracy:.3} refusal {refusal:.3} wrong {wrong} {tuning:?}");
     }
 }

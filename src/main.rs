@@ -145,48 +145,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn run_bot(responses: &std::path::Path) -> Result<ExitCode> {
-    let token = std::env::var("DISCORD_TOKEN").unwrap_or_default();
-    let token = token.trim().to_string();
-    logging::init(&token);
-    if token.is_empty() {
-        anyhow::bail!(
-            "DISCORD_TOKEN is not set: copy .env.example to .env and put your bot token in it"
-        );
-    }
-    let guild = match std::env::var("DISCORD_GUILD_ID")
-        .ok()
-        .filter(|g| !g.trim().is_empty())
-    {
-        Some(raw) => Some(
-            raw.trim()
-                .parse::<std::num::NonZeroU64>()
-                .map(|id| serenity::all::GuildId::new(id.get()))
-                .map_err(|_| {
-                    anyhow::anyhow!("DISCORD_GUILD_ID must be a guild id (a number), got {raw:?}")
-                })?,
-        ),
-        None => None,
-    };
-    let api_base = std::env::var("DISCORD_API_BASE")
-        .ok()
-        .filter(|b| !b.trim().is_empty());
+    let config = citebot::discord::BotConfig::from_env(|name| std::env::var(name).ok(), responses);
+    // Logging starts first so that even a configuration error is logged with the token redacted.
+    logging::init(config.as_ref().map_or("", |c| c.token.as_str()));
+    let config = config?;
     let index = load(responses)?;
-    let cooldown = match std::env::var("CITEBOT_COOLDOWN") {
-        Ok(text) if !text.trim().is_empty() => citebot::cooldown::parse_cooldown(&text)?,
-        _ => Some(citebot::cooldown::CooldownSpec::DEFAULT),
-    };
-    let shards = std::env::var("CITEBOT_SHARDS")
-        .unwrap_or_default()
-        .parse::<citebot::discord::ShardPlan>()?;
-    let config = citebot::discord::BotConfig {
-        token,
-        guild,
-        api_base,
-        responses: responses.to_path_buf(),
-        reload_interval: std::time::Duration::from_secs(1),
-        cooldown,
-        shards,
-    };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(citebot::discord::run(config, std::sync::Arc::new(index)))?;
     Ok(ExitCode::SUCCESS)

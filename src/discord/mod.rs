@@ -1,11 +1,14 @@
 //! The Discord adapter: translates gateway events into core calls and answers into Discord
 //! messages, nothing more. Everything it shows comes from an [`crate::Answer`] or the index.
 //!
+//! - [`config`]: the environment, validated.
+//! - [`deliver`]: REST calls bounded in time, logged, retried only on 429.
 //! - [`commands`]: the slash commands generated from the fact cards.
 //! - [`embed`]: answers as embeds within Discord's limits, with no pings.
 //! - [`handler`]: the event routing table.
 
 pub mod commands;
+pub mod config;
 pub mod deliver;
 pub mod embed;
 pub mod handler;
@@ -15,11 +18,13 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serenity::all::{ClientBuilder, GatewayIntents, GuildId, HttpBuilder};
+use serenity::all::{ClientBuilder, GatewayIntents, HttpBuilder};
 use thiserror::Error;
 use tracing::{info, warn};
 
-use crate::cooldown::{Cooldown, CooldownSpec};
+pub use config::{BotConfig, ConfigError};
+
+use crate::cooldown::Cooldown;
 use crate::index::Index;
 use crate::reload::{Reload, Watcher};
 use handler::BotState;
@@ -63,35 +68,6 @@ impl FromStr for ShardPlan {
             return Err(error());
         }
         Ok(ShardPlan::Range { first, last, total })
-    }
-}
-
-/// What the bot needs to run; built from the environment at the edge.
-#[derive(Clone)]
-pub struct BotConfig {
-    pub token: String,
-    pub guild: Option<GuildId>,
-    /// REST base URL replacing Discord's (a ratelimit proxy or a test server).
-    pub api_base: Option<String>,
-    /// The responses folder, watched for changes.
-    pub responses: PathBuf,
-    /// How often the responses folder is checked for changes.
-    pub reload_interval: Duration,
-    /// Per-user limit on free questions; `None` for no limit.
-    pub cooldown: Option<CooldownSpec>,
-    pub shards: ShardPlan,
-}
-
-impl std::fmt::Debug for BotConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BotConfig")
-            .field("token", &"[redacted]")
-            .field("guild", &self.guild)
-            .field("api_base", &self.api_base)
-            .field("responses", &self.responses)
-            .field("cooldown", &self.cooldown)
-            .field("shards", &self.shards)
-            .finish()
     }
 }
 

@@ -52,6 +52,19 @@ fn add_public_thread(sim: &Simulator) -> u64 {
     thread
 }
 
+/// Asks `/ask` from a client in `locale`; returns the callback's `data`.
+async fn ask_in(sim: &Simulator, question: &str, locale: &str) -> Value {
+    let (id, interaction) = sim
+        .slash_command("ask")
+        .option("question", json!(question))
+        .locale(locale)
+        .build();
+    sim.dispatch_interaction(interaction)
+        .await
+        .expect("dispatch");
+    sim.wait_callback(id, WAIT).await.expect("callback")["data"].clone()
+}
+
 fn embed(data: &Value) -> &Value {
     &data["embeds"][0]
 }
@@ -199,42 +212,18 @@ async fn ask_answers_in_the_users_locale_and_refuses_what_the_article_does_not_s
     let index = common::shipped_index();
     let card = index.card("why-r2-delayed").expect("card");
 
-    let (id, interaction) = sim
-        .slash_command("ask")
-        .option("question", json!("why was R2 delayed?"))
-        .locale("en-US")
-        .build();
-    sim.dispatch_interaction(interaction)
-        .await
-        .expect("dispatch");
-    let data = sim.wait_callback(id, WAIT).await.expect("callback")["data"].clone();
+    let data = ask_in(&sim, "why was R2 delayed?", "en-US").await;
     assert_eq!(embed(&data)["description"], card.answer.en);
     assert_no_pings(&data);
 
-    let (id, interaction) = sim
-        .slash_command("ask")
-        .option("question", json!("porque o r2 atrasou"))
-        .locale("pt-BR")
-        .build();
-    sim.dispatch_interaction(interaction)
-        .await
-        .expect("dispatch");
-    let data = sim.wait_callback(id, WAIT).await.expect("callback")["data"].clone();
+    let data = ask_in(&sim, "porque o r2 atrasou", "pt-BR").await;
     assert_eq!(embed(&data)["description"], card.answer.pt);
     assert!(embed(&data)["footer"]["text"]
         .as_str()
         .expect("footer")
         .starts_with("Fonte"));
 
-    let (id, interaction) = sim
-        .slash_command("ask")
-        .option("question", json!("how many parameters does R2 have?"))
-        .locale("en-US")
-        .build();
-    sim.dispatch_interaction(interaction)
-        .await
-        .expect("dispatch");
-    let data = sim.wait_callback(id, WAIT).await.expect("callback")["data"].clone();
+    let data = ask_in(&sim, "how many parameters does R2 have?", "en-US").await;
     let refusal = embed(&data);
     assert_eq!(refusal["title"], "Not in the article");
     assert!(refusal["description"]

@@ -55,6 +55,19 @@ async fn answered_once(sim: &Simulator, bot: &Bot, what: &str) {
     );
 }
 
+/// Mentions the bot in the default channel and waits for its reply there.
+async fn mention_answered(sim: &Simulator, text: &str, what: &str) {
+    let channel = sim.config().channel_id;
+    let (_, message) = sim
+        .message_mentioning_bot(channel, text)
+        .in_guild(sim.config().guild_id)
+        .build();
+    sim.dispatch_message_create(message)
+        .await
+        .expect("dispatch");
+    sim.wait_channel_message(channel, WAIT).await.expect(what);
+}
+
 async fn ask(sim: &Simulator, question: &str, user: u64) -> Value {
     let (id, interaction) = sim
         .slash_command("ask")
@@ -206,17 +219,7 @@ async fn rest_errors_are_logged_and_the_next_interaction_works() {
             global: false,
         },
     );
-    let channel = sim.config().channel_id;
-    let (_, message) = sim
-        .message_mentioning_bot(channel, "h20 deal?")
-        .in_guild(sim.config().guild_id)
-        .build();
-    sim.dispatch_message_create(message)
-        .await
-        .expect("dispatch");
-    sim.wait_channel_message(channel, WAIT)
-        .await
-        .expect("delivered after the 429");
+    mention_answered(&sim, "h20 deal?", "delivered after the 429").await;
     assert!(bot.output().contains("status=429"), "{}", bot.output());
 
     // A callback that never answers: given up within the 3-second window, not retried.
@@ -413,17 +416,7 @@ async fn the_token_never_appears_in_the_output_even_at_trace_and_sigterm_exits_0
     let sim = simulator().await;
     let mut bot = bot_on(&sim, &common::responses_dir(), &[("RUST_LOG", "trace")]).await;
     answered_once(&sim, &bot, "start").await;
-    let channel = sim.config().channel_id;
-    let (_, message) = sim
-        .message_mentioning_bot(channel, "r2?")
-        .in_guild(sim.config().guild_id)
-        .build();
-    sim.dispatch_message_create(message)
-        .await
-        .expect("dispatch");
-    sim.wait_channel_message(channel, WAIT)
-        .await
-        .expect("reply");
+    mention_answered(&sim, "r2?", "reply").await;
     bot.signal("TERM");
     let status = bot.wait_exit(WAIT).expect("exits on SIGTERM");
     assert!(status.success(), "SIGTERM exits 0\n{}", bot.output());

@@ -536,3 +536,59 @@ async fn soak() {
         "memory grew by more than 5 MB"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_broken_edit_keeps_the_previous_index_serving() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let responses = scratch.path().join("responses");
+    copy_dir(&common::responses_dir(), &responses);
+    let sim = simulator().await;
+    let bot = bot_on(&sim, &responses, &[("CITEBOT_COOLDOWN", "off")]).await;
+    let card = responses.join("facts/avoid-h20.toml");
+    let original = std::fs::read_to_string(&card).expect("card");
+    let edits = [
+        (
+            "a quote that is not verbatim",
+            original.replace("NVIDIA , exigindo", "NVIDIA, exigindo"),
+            "not verbatim",
+        ),
+        (
+            // A command equals its file name, so a duplicate comes from a pt-BR name or alias.
+            "a duplicate command",
+            original.replace("command_pt = \"evitar-h20\"", "command_pt = \"acordo-h20\""),
+            "already used",
+        ),
+        (
+            "bad TOML",
+            original.replace("[answer]", "[answer\n"),
+            "invalid card",
+        ),
+    ];
+    for (what, broken, logged) in edits {
+        assert_ne!(broken, original, "{what}: the edit applies");
+        std::fs::write(&card, broken).expect("break");
+        assert!(
+            bot.wait_log(logged, WAIT),
+            "{what} not reported:\n{}",
+            bot.output()
+        );
+        assert!(
+            bot.output().contains("avoid-h20.toml:"),
+            "{what}: no path:line"
+        );
+        let data = ask(&sim, "why must chinese companies justify h20 orders", 1).await;
+        let title = data["embeds"][0]["title"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let expected = common::shipped_index()
+            .card("avoid-h20")
+            .expect("card")
+            .description
+            .en
+            .clone();
+        assert_eq!(title, expected, "{what}: the previous index still answers");
+        std::fs::write(&card, &original).expect("restore");
+        assert!(bot.wait_log("responses reloaded", WAIT), "{}", bot.output());
+    }
+}

@@ -6,6 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -93,6 +94,8 @@ struct UserWindow {
 pub struct Cooldown {
     spec: CooldownSpec,
     users: Mutex<HashMap<u64, UserWindow>>,
+    /// Table size at which idle users are next swept out.
+    sweep_at: AtomicUsize,
 }
 
 impl Cooldown {
@@ -100,6 +103,7 @@ impl Cooldown {
         Cooldown {
             spec,
             users: Mutex::new(HashMap::new()),
+            sweep_at: AtomicUsize::new(1024),
         }
     }
 
@@ -109,13 +113,16 @@ impl Cooldown {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let window = self.spec.window;
-        // Forget users whose last question is older than a window.
-        if users.len() > 1024 {
+        // Forget users whose last question is older than a window, now and then: the sweep is
+        // linear, so it runs when the table has doubled since the last one.
+        if users.len() >= self.sweep_at.load(Ordering::Relaxed) {
             users.retain(|_, w| {
                 w.asked
                     .back()
                     .is_some_and(|t| now.duration_since(*t) < window)
             });
+            self.sweep_at
+                .store((users.len() * 2).max(1024), Ordering::Relaxed);
         }
         let entry = users.entry(user).or_default();
         while entry
@@ -164,6 +171,21 @@ mod tests {
         ] {
             assert!(parse_cooldown(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn idle_users_are_forgotten() {
+        let cooldown = Cooldown::new("1/10s".parse().expect("spec"));
+        let start = Instant::now();
+        for user in 0..5000 {
+            cooldown.check(user, start);
+        }
+        for user in 5000..10_000 {
+            cooldown.check(user, start + Duration::from_secs(11));
+        }
+        // The first 5000 are idle by then: swept out when the table reached 8192.
+        let users = cooldown.users.lock().expect("lock").len();
+        assert!(users < 8192, "{users} users kept");
     }
 
     #[test]

@@ -27,6 +27,20 @@ use crate::text::{fold, is_stopword, stems, stopword_lang, tokenize, TokenKind};
 
 type Key = u32;
 
+/// Only this many characters of a question are read: no real question is longer, and it bounds
+/// the time an answer takes whatever is pasted (Discord allows 6000 in an option).
+pub const MAX_QUESTION_CHARS: usize = 1000;
+/// At most this many distinct words of a question are scored, and typo-corrected.
+const MAX_QUERY_TERMS: usize = 48;
+
+/// The part of a question that is read.
+fn question_prefix(question: &str) -> &str {
+    match question.char_indices().nth(MAX_QUESTION_CHARS) {
+        Some((end, _)) => &question[..end],
+        None => question,
+    }
+}
+
 /// Question-word concepts that ask for one kind of fact (a number, a date, a person, a place);
 /// "why" and "how" are open and fit many cards.
 const SPECIFIC_ANSWER_TYPES: &[&str] = &["who", "where"];
@@ -373,6 +387,7 @@ impl Index {
 
     /// Answers a free question. `lang` forces the reply language; otherwise it is inferred.
     pub fn ask(&self, question: &str, lang: Option<Lang>) -> Answer {
+        let question = question_prefix(question);
         let query = self.query_terms(question);
         let reply_lang = |best_paraphrase_lang: Option<Lang>| {
             lang.or_else(|| self.evidence_lang(question))
@@ -479,13 +494,15 @@ impl Index {
                 .collect();
         }
         let query = self.query_terms(typed);
-        let weights: Vec<f32> = query
-            .iter()
-            .map(|t| self.term_weight(t) * t.factor)
-            .collect();
-        let query_weight: f32 = weights.iter().sum();
+        let weights = self.query_weights(&query);
+        let query_weight: f32 = weights.iter().zip(&query).map(|(w, t)| w * t.factor).sum();
+        let covered_by = self.paraphrase_coverage(&query, &weights);
+        let typed_folded = fold(question_prefix(typed).trim());
         let mut scored: Vec<Suggestion> = Vec::new();
-        for paraphrase in self.paraphrases.iter().filter(|p| p.is_question) {
+        for (paraphrase, covered) in self.paraphrases.iter().zip(covered_by) {
+            if !paraphrase.is_question {
+                continue;
+            }
             let folded = &paraphrase.folded;
             let mut score = 0.0;
             if folded.starts_with(&typed_folded) {
@@ -494,17 +511,6 @@ impl Index {
                 score += 0.6;
             }
             if query_weight > 0.0 {
-                let covered: f32 = query
-                    .iter()
-                    .zip(&weights)
-                    .filter(|(t, _)| {
-                        paraphrase
-                            .keys
-                            .iter()
-                            .any(|keys| keys.iter().any(|k| t.keys.contains(k)))
-                    })
-                    .map(|(_, w)| w)
-                    .sum();
                 score += covered / query_weight;
             }
             if score > 0.0 {
@@ -562,23 +568,7 @@ impl Index {
             return Vec::new();
         }
         let mut best_fit = vec![(0.0f32, None); self.cards.len()];
-        let mut covered_by = vec![0.0f32; self.paraphrases.len()];
-        let mut last_term = vec![usize::MAX; self.paraphrases.len()];
-        for (term_index, (term, weight)) in query.iter().zip(&weights).enumerate() {
-            for key in &term.keys {
-                for &id in self
-                    .postings
-                    .get(*key as usize)
-                    .map_or(&[][..], Vec::as_slice)
-                {
-                    let id = id as usize;
-                    if last_term[id] != term_index {
-                        last_term[id] = term_index;
-                        covered_by[id] += weight * term.factor;
-                    }
-                }
-            }
-        }
+        let covered_by = self.paraphrase_coverage(query, &weights);
         for (paraphrase, &covered) in self.paraphrases.iter().zip(&covered_by) {
             if covered <= 0.0 {
                 continue;
@@ -641,6 +631,29 @@ impl Index {
             .collect();
         ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.card.cmp(&b.card)));
         ranked
+    }
+
+    /// For each paraphrase, the weight of the question's terms it holds (through the postings:
+    /// only paraphrases sharing a key with the question are touched).
+    fn paraphrase_coverage(&self, query: &[Term], weights: &[f32]) -> Vec<f32> {
+        let mut covered_by = vec![0.0f32; self.paraphrases.len()];
+        let mut last_term = vec![usize::MAX; self.paraphrases.len()];
+        for (term_index, (term, weight)) in query.iter().zip(weights).enumerate() {
+            for key in &term.keys {
+                let postings = self
+                    .postings
+                    .get(*key as usize)
+                    .map_or(&[][..], Vec::as_slice);
+                for &id in postings {
+                    let id = id as usize;
+                    if last_term[id] != term_index {
+                        last_term[id] = term_index;
+                        covered_by[id] += weight * term.factor;
+                    }
+                }
+            }
+        }
+        covered_by
     }
 
     /// Whether a card can give the kind of answer a question word asks for: a number for "how
@@ -742,7 +755,11 @@ impl Index {
 
     /// Analyses a question and corrects the words the index does not know.
     fn query_terms(&self, question: &str) -> Vec<Term> {
-        let mut terms = self.analyze(question);
+        let mut terms = self.analyze(question_prefix(question));
+        // A word repeated is one term; distinct unknown words each get a key of their own.
+        let mut seen_words = HashSet::new();
+        terms.retain(|t| seen_words.insert(t.surface.clone()));
+        terms.truncate(MAX_QUERY_TERMS);
         for term in &mut terms {
             if term.kind != TokenKind::Word || self.is_known(term) {
                 continue;

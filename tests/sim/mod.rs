@@ -935,6 +935,10 @@ impl Simulator {
         }
         let app = server::router(inner.clone());
         let handle = tokio::spawn(async move {
+            // Without TCP_NODELAY small gateway frames wait for the peer's delayed ACK (~40 ms).
+            let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+                let _ = stream.set_nodelay(true);
+            });
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!("discord simulator server stopped: {e}");
             }

@@ -897,7 +897,11 @@ fn analyze_with(
     let mut terms = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
-        let longest = lexicon.longest_phrase().min(tokens.len() - i);
+        let longest = if lexicon.starts_phrase(&words[i]) {
+            lexicon.longest_phrase().min(tokens.len() - i)
+        } else {
+            1
+        };
         let phrase = (2..=longest)
             .rev()
             .find_map(|n| lexicon.phrase(&words[i..i + n]).map(|hit| (n, hit)));

@@ -59,6 +59,9 @@ pub struct Lexicon {
     /// Folded token sequences (one or more tokens) to concepts.
     phrases: HashMap<Vec<String>, ConceptHit>,
     longest_phrase: usize,
+    /// First words of the phrases of two or more words: most words start none, and skip the
+    /// phrase lookups.
+    phrase_starts: std::collections::HashSet<String>,
     by_stem_pt: HashMap<String, ConceptId>,
     by_stem_en: HashMap<String, ConceptId>,
 }
@@ -134,6 +137,9 @@ impl Lexicon {
                         }
                     }
                     lexicon.longest_phrase = lexicon.longest_phrase.max(tokens.len());
+                    if tokens.len() > 1 {
+                        lexicon.phrase_starts.insert(tokens[0].clone());
+                    }
                     lexicon
                         .phrases
                         .insert(tokens, ConceptHit { concept: id, lang });
@@ -184,6 +190,11 @@ impl Lexicon {
     /// Names of the concepts that date something.
     pub fn time_words(&self) -> impl Iterator<Item = &str> {
         self.time_words.iter().map(|id| self.concept_name(*id))
+    }
+
+    /// Whether a phrase of two or more words starts with this word.
+    pub fn starts_phrase(&self, word: &str) -> bool {
+        self.phrase_starts.contains(word)
     }
 
     pub fn longest_phrase(&self) -> usize {

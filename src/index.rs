@@ -858,11 +858,13 @@ impl Index {
                 *interned.entry(key).or_insert(next)
             },
             // Card texts repeat their words a lot; stemming each once halves the build.
-            &mut |word| {
-                stem_memo
-                    .entry(word.to_string())
-                    .or_insert_with(|| stems(word))
-                    .clone()
+            &mut |word| match stem_memo.get(word) {
+                Some(known) => known.clone(),
+                None => {
+                    let found = stems(word);
+                    stem_memo.insert(word.to_string(), found.clone());
+                    found
+                }
             },
         )
     }

@@ -8,17 +8,27 @@
 use std::sync::OnceLock;
 
 use rust_stemmers::{Algorithm, Stemmer};
-use unicode_normalization::char::is_combining_mark;
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::{decompose_canonical, is_combining_mark};
 
 use crate::answer::Lang;
 
 /// Lowercases and strips accents: "Inferência" -> "inferencia".
 pub fn fold(text: &str) -> String {
-    text.nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .collect()
+    let mut folded = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            folded.push(c.to_ascii_lowercase());
+            continue;
+        }
+        // Canonical decomposition, one character at a time, keeping only the base letters:
+        // the same as NFD with its combining marks dropped, without NFD's reordering buffer.
+        decompose_canonical(c, |part| {
+            if !is_combining_mark(part) {
+                folded.extend(part.to_lowercase());
+            }
+        });
+    }
+    folded
 }
 
 /// How a token may be matched.
@@ -540,6 +550,9 @@ mod tests {
     #[test]
     fn folds_accents_and_case() {
         assert_eq!(fold("Inferência ÁÉÇ"), "inferencia aec");
+        // Decomposed input (e + combining acute) folds the same as precomposed.
+        assert_eq!(fold("Infere\u{0302}ncia"), "inferencia");
+        assert_eq!(fold("ŒUVRE ß ǅ"), "œuvre ß ǆ");
     }
 
     #[test]

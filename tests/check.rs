@@ -261,3 +261,26 @@ fn ask_refuses_to_start_on_broken_data() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("h20-deal.toml:"), "{stderr}");
 }
+
+#[test]
+fn with_no_card_for_it_a_matching_sentence_is_quoted_as_a_direct_passage() {
+    let copy = Copy::new();
+    std::fs::remove_file(copy.card("h20-unsafe")).expect("remove");
+    let out = citebot(&[
+        "--responses",
+        copy.root.to_str().expect("utf-8"),
+        "ask",
+        "--json",
+        "os meios de comunicação estatais chineses descreveram os GPUs H20 como inseguros e desatualizados?",
+    ]);
+    assert!(out.status.success());
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(answer["answered"], true, "{answer}");
+    assert_eq!(answer["fact"], serde_json::Value::Null, "no card: {answer}");
+    let citations = answer["citations"].as_array().expect("citations");
+    assert_eq!(citations.len(), 1);
+    assert_eq!(citations[0]["paragraph"], 13);
+    let article = std::fs::read_to_string(copy.root.join("article.pt.txt")).expect("article");
+    let quote = citations[0]["quote"].as_str().expect("quote");
+    assert!(article.contains(quote), "the passage is verbatim: {quote}");
+}

@@ -321,6 +321,31 @@ async fn a_mention_in_a_thread_is_answered_in_that_thread_as_a_reply() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mention_in_a_direct_message_is_answered_there() {
+    let (sim, _bot) = running_bot().await;
+    let dm = sim.config().dm_channel_id;
+    let (message_id, message) = sim
+        .message_mentioning_bot(dm, "h20 deal 15%?")
+        .in_dm()
+        .build();
+    sim.dispatch_message_create(message)
+        .await
+        .expect("dispatch");
+    let reply = sim
+        .wait_channel_message(dm, WAIT)
+        .await
+        .expect("reply in the DM");
+    assert_eq!(
+        reply["message_reference"]["message_id"].as_str(),
+        Some(message_id.to_string().as_str())
+    );
+    let index = common::shipped_index();
+    let card = index.card("h20-deal").expect("card");
+    assert_eq!(embed(&reply)["description"], card.answer.en);
+    assert_no_pings(&reply);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn everyone_and_role_mentions_in_a_question_ping_nobody() {
     let (sim, _bot) = running_bot().await;
     let channel = sim.config().channel_id;

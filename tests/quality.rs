@@ -192,3 +192,31 @@ fn tune_on_the_dev_set() {
         println!("{objective:.3} acc {accuracy:.3} refusal {refusal:.3} wrong {wrong} {tuning:?}");
     }
 }
+
+#[test]
+fn replies_come_in_the_language_of_the_question() {
+    use citebot::Lang;
+    let index = shipped_index();
+    let cases = [
+        ("why was R2 delayed?", Lang::En),
+        ("h20 deal 15%?", Lang::En),
+        ("what went wrong with the ascend chips", Lang::En),
+        ("did huawei send engineers", Lang::En),
+        ("who is the ceo of deepseek?", Lang::En),
+        ("when will r2 come out", Lang::En),
+        ("porque é que o R2 atrasou?", Lang::Pt),
+        ("pq o r2 atrasou", Lang::Pt),
+        ("acordo dos eua com a nvidia", Lang::Pt),
+        ("quando sai o r2", Lang::Pt),
+        ("quem é o ceo da deepseek?", Lang::Pt),
+        ("os chips da huawei eram instáveis?", Lang::Pt),
+    ];
+    let wrong: Vec<String> = cases
+        .iter()
+        .filter_map(|(question, lang)| {
+            let got = index.ask(question, None).lang;
+            (got != *lang).then(|| format!("{question:?}: {got:?}, expected {lang:?}"))
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}

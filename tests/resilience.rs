@@ -209,6 +209,18 @@ async fn rest_errors_are_logged_and_the_next_interaction_works() {
     assert_eq!(tries, 1, "a 500 is not retried");
     answered_once(&sim, &bot, "a 500").await;
 
+    // 429 on a callback: retried inside the 3-second window, answered once.
+    sim.fail_next(
+        "POST",
+        "interactions/*/*/callback",
+        1,
+        Fault::RateLimited {
+            retry_after: 0.2,
+            global: false,
+        },
+    );
+    answered_once(&sim, &bot, "a 429 on the callback").await;
+
     // 429 on a channel message: retried, delivered once.
     sim.fail_next(
         "POST",

@@ -280,6 +280,45 @@ mod tests {
         );
     }
 
+    fn shipped_index() -> Index {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("responses");
+        Index::build(crate::Responses::load(&dir).expect("valid responses"))
+    }
+
+    #[test]
+    fn each_kind_of_answer_says_what_it_is() {
+        let index = shipped_index();
+        let article = &index.responses().article;
+        let sentence = &article.sentences[3];
+        let passage = Answer {
+            matched: Matched::Passage {
+                paragraph: sentence.paragraph,
+            },
+            confidence: 0.9,
+            lang: Lang::En,
+            summary: crate::answer::passage_text(Lang::En).to_string(),
+            citations: vec![article.citation_for(sentence)],
+            alternatives: vec![],
+        };
+        let value = json(&answer_embed(&passage, &index));
+        let title = value["title"].as_str().expect("title");
+        assert!(
+            title.starts_with("Direct passage from the article (§"),
+            "{title}"
+        );
+        assert_eq!(
+            value["fields"][0]["name"],
+            format!("§{}", sentence.paragraph)
+        );
+
+        let refusal = index.ask("who is the ceo of deepseek?", Some(Lang::Pt));
+        let value = json(&answer_embed(&refusal, &index));
+        assert_eq!(value["title"], "O artigo não responde a isso");
+        assert!(value
+            .get("fields")
+            .is_none_or(|f| f.as_array().is_none_or(Vec::is_empty)));
+    }
+
     #[test]
     fn no_pings_allows_no_mention_at_all() {
         let value = serde_json::to_value(no_pings()).expect("serializes");

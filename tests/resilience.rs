@@ -308,18 +308,17 @@ async fn free_questions_are_rate_limited_per_user_but_fact_commands_are_not() {
         .wait_channel_messages(channel, 2, WAIT)
         .await
         .expect("two replies");
-    assert!(
-        replies[0]["embeds"][0].is_object(),
-        "first mention answered"
-    );
-    assert!(
-        replies[1]["content"]
-            .as_str()
-            .unwrap_or("")
-            .contains("Slow down"),
-        "{}",
-        replies[1]
-    );
+    // The bot handles the mentions concurrently: the answer and the notice may arrive in
+    // either order, but there is exactly one of each.
+    let answers = replies
+        .iter()
+        .filter(|r| r["embeds"][0].is_object())
+        .count();
+    let notices = replies
+        .iter()
+        .filter(|r| r["content"].as_str().unwrap_or("").contains("Slow down"))
+        .count();
+    assert_eq!((answers, notices), (1, 1), "{replies:?}");
     assert!(
         sim.wait_channel_messages(channel, 3, Duration::from_millis(800))
             .await

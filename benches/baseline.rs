@@ -37,45 +37,13 @@ fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// One dev-set line: the commands that are right for it, or none when it must be refused.
-struct Labelled {
-    question: String,
-    expected: Vec<String>,
-}
+#[path = "../tests/common/mod.rs"]
+mod common;
 
-impl Labelled {
-    fn is_refusal(&self) -> bool {
-        self.expected.is_empty()
-    }
+use common::{question_set, Labelled};
 
-    fn accepts(&self, command: &str) -> bool {
-        self.expected.iter().any(|e| e == command)
-    }
-}
-
-/// `expected<TAB>question`, `a|b` alternatives, `refuse`, `#` comments (as `tests/common`).
-fn dev_set() -> Vec<Labelled> {
-    let path = manifest_dir().join("tests/data/devset.tsv");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|(i, l)| {
-            let (expected, question) = l
-                .split_once('\t')
-                .unwrap_or_else(|| panic!("{}:{}: expected<TAB>question", path.display(), i + 1));
-            let expected = if expected == "refuse" {
-                Vec::new()
-            } else {
-                expected.split('|').map(str::to_string).collect()
-            };
-            Labelled {
-                question: question.to_string(),
-                expected,
-            }
-        })
-        .collect()
+fn accepts(item: &Labelled, command: &str) -> bool {
+    item.expected.iter().any(|e| e == command)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -191,7 +159,7 @@ impl Figures {
         } else {
             self.in_scope += 1;
             match outcome {
-                Outcome::Card(command) if item.accepts(command) => self.in_scope_correct += 1,
+                Outcome::Card(command) if accepts(item, command) => self.in_scope_correct += 1,
                 Outcome::Card(_) => self.wrong += 1,
                 // A direct passage for an in-scope question is a miss, not a wrong card
                 // (as `tests/common` counts it).
@@ -489,7 +457,7 @@ fn main() {
     let dir = manifest_dir().join("responses");
     let responses = Responses::load(&dir).expect("the shipped responses/ are valid");
     let index = Index::build(responses);
-    let set = dev_set();
+    let set = question_set("devset.tsv");
 
     let (citebot, passages) = citebot_figures(&index, &set);
     let (threshold, _) = choose_threshold(&index, &set);

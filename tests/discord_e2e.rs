@@ -65,6 +65,31 @@ async fn ask_in(sim: &Simulator, question: &str, locale: &str) -> Value {
     sim.wait_callback(id, WAIT).await.expect("callback")["data"].clone()
 }
 
+/// Mentions the bot in `channel` (of `guild`, or a DM) and returns the bot's reply there, after
+/// checking it is a reply to that message and pings nobody.
+async fn replied_in(sim: &Simulator, channel: u64, guild: Option<u64>, text: &str) -> Value {
+    let builder = sim.message_mentioning_bot(channel, text);
+    let builder = match guild {
+        Some(guild) => builder.in_guild(guild),
+        None => builder.in_dm(),
+    };
+    let (message_id, message) = builder.build();
+    sim.dispatch_message_create(message)
+        .await
+        .expect("dispatch");
+    let reply = sim
+        .wait_channel_message(channel, WAIT)
+        .await
+        .expect("a reply in the same channel");
+    assert_eq!(
+        reply["message_reference"]["message_id"].as_str(),
+        Some(message_id.to_string().as_str()),
+        "a reply to the question"
+    );
+    assert_no_pings(&reply);
+    reply
+}
+
 fn embed(data: &Value) -> &Value {
     &data["embeds"][0]
 }
@@ -267,24 +292,7 @@ async fn a_mention_in_a_thread_is_answered_in_that_thread_as_a_reply() {
     let (sim, _bot) = running_bot().await;
     let guild = sim.config().guild_id;
     let thread = add_public_thread(&sim);
-    let (message_id, message) = sim
-        .message_mentioning_bot(thread, "quando sai o R2?")
-        .in_guild(guild)
-        .build();
-    sim.dispatch_message_create(message)
-        .await
-        .expect("dispatch");
-    let reply = sim
-        .wait_channel_message(thread, WAIT)
-        .await
-        .expect("reply in the thread");
-    assert_eq!(
-        reply["message_reference"]["message_id"]
-            .as_str()
-            .map(str::to_string),
-        Some(message_id.to_string())
-    );
-    assert_no_pings(&reply);
+    let reply = replied_in(&sim, thread, Some(guild), "quando sai o R2?").await;
     let index = common::shipped_index();
     assert_eq!(
         embed(&reply)["description"],
@@ -324,25 +332,10 @@ async fn a_mention_in_a_thread_is_answered_in_that_thread_as_a_reply() {
 async fn a_mention_in_a_direct_message_is_answered_there() {
     let (sim, _bot) = running_bot().await;
     let dm = sim.config().dm_channel_id;
-    let (message_id, message) = sim
-        .message_mentioning_bot(dm, "h20 deal 15%?")
-        .in_dm()
-        .build();
-    sim.dispatch_message_create(message)
-        .await
-        .expect("dispatch");
-    let reply = sim
-        .wait_channel_message(dm, WAIT)
-        .await
-        .expect("reply in the DM");
-    assert_eq!(
-        reply["message_reference"]["message_id"].as_str(),
-        Some(message_id.to_string().as_str())
-    );
+    let reply = replied_in(&sim, dm, None, "h20 deal 15%?").await;
     let index = common::shipped_index();
     let card = index.card("h20-deal").expect("card");
     assert_eq!(embed(&reply)["description"], card.answer.en);
-    assert_no_pings(&reply);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

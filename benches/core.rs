@@ -18,7 +18,7 @@ fn dev_questions() -> Vec<String> {
         .expect("dev set")
         .lines()
         .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split_once('\t').map(|(_, q)| q.to_string()))
+        .filter_map(|l| l.rsplit_once('\t').map(|(_, q)| q.to_string()))
         .collect()
 }
 

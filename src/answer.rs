@@ -50,6 +50,9 @@ pub struct Citation {
     /// Byte range of the quote in the article text.
     pub start: usize,
     pub end: usize,
+    /// The card's English rendering of the quote: a translation, never shown as a quote.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gloss: Option<String>,
 }
 
 /// What a question was matched to.
@@ -59,8 +62,13 @@ pub enum Matched {
     Fact(String),
     /// No card fits, but one sentence of the article does; it is quoted as it stands.
     Passage { paragraph: usize },
+    /// A card is plausible but not certain: offered as "did you mean", never asserted.
+    /// The candidates are the answer's `alternatives`, best first.
+    Suggested,
     /// Nothing fits well enough: the article does not say.
     Nothing,
+    /// Greetings, thanks, questions about the bot: a friendly line, no card.
+    ChitChat,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -73,13 +81,35 @@ pub struct Answer {
     pub summary: String,
     /// Empty for a refusal; never invented.
     pub citations: Vec<Citation>,
-    /// Closest fact commands other than the one matched, best first.
+    /// Closest fact commands other than the one matched, best first (for a suggestion, the
+    /// suggested cards themselves).
     pub alternatives: Vec<String>,
+    /// The part of the message this answers, when the message asked more than one thing.
+    pub clause: Option<String>,
+    /// Answers to the message's other questions, in the order asked: a second card, or a
+    /// refusal saying which part the article does not cover.
+    pub more: Vec<Answer>,
 }
 
 impl Answer {
+    /// Whether the answer asserts something from the article (a card or a passage).
     pub fn is_answered(&self) -> bool {
-        !matches!(self.matched, Matched::Nothing)
+        matches!(self.matched, Matched::Fact(_) | Matched::Passage { .. })
+    }
+
+    pub fn is_suggested(&self) -> bool {
+        matches!(self.matched, Matched::Suggested)
+    }
+
+    pub fn is_chit_chat(&self) -> bool {
+        matches!(self.matched, Matched::ChitChat)
+    }
+
+    /// Every card this reply answers with, the main one first.
+    pub fn facts(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self)
+            .chain(&self.more)
+            .filter_map(Answer::fact)
     }
 
     pub fn fact(&self) -> Option<&str> {
@@ -99,6 +129,35 @@ pub fn refusal_text(lang: Lang) -> &'static str {
     lang.pick(
         "O artigo não fala disso.",
         "The article doesn't cover that.",
+    )
+}
+
+pub fn suggestion_text(lang: Lang) -> &'static str {
+    lang.pick(
+        "Não tenho a certeza de que o artigo responda a isto. Queria dizer:",
+        "I'm not sure the article answers that. Did you mean:",
+    )
+}
+
+/// The reply to thanks and greetings, and to questions about the bot itself.
+pub fn chit_chat_text(lang: Lang, thanks: bool) -> &'static str {
+    match (thanks, lang) {
+        (true, Lang::Pt) => "De nada! Pergunte o que quiser sobre o artigo.",
+        (true, Lang::En) => "You're welcome! Ask me anything about the article.",
+        (false, Lang::Pt) => {
+            "Olá! Sou o citebot: respondo a perguntas sobre o artigo, sempre com citações dele. Experimente /ask ou /facts."
+        }
+        (false, Lang::En) => {
+            "Hi! I'm citebot: I answer questions about the article, always quoting it. Try /ask or /facts."
+        }
+    }
+}
+
+/// Said of a part of a message that no card answers.
+pub fn uncovered_text(lang: Lang) -> &'static str {
+    lang.pick(
+        "O artigo não fala desta parte da pergunta.",
+        "The article doesn't cover this part of the question.",
     )
 }
 

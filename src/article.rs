@@ -87,6 +87,7 @@ impl Article {
             paragraph: sentence.paragraph,
             start: sentence.start,
             end: sentence.end,
+            gloss: None,
         }
     }
 
@@ -117,6 +118,7 @@ impl Article {
                     paragraph: paragraph.number,
                     start,
                     end,
+                    gloss: None,
                 });
             }
             from = at + 1;

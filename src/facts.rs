@@ -12,12 +12,17 @@ use toml::Spanned;
 use crate::answer::{Citation, Lang};
 use crate::article::Article;
 use crate::problem::{line_of, Problem};
+use crate::text::collapse_whitespace;
 
 pub const MAX_NAME_CHARS: usize = 32;
 pub const MAX_DESCRIPTION_CHARS: usize = 100;
 pub const MAX_ANSWER_CHARS: usize = 600;
 pub const MIN_QUESTIONS_PER_LANG: usize = 8;
 pub const MAX_CITATIONS: usize = 3;
+/// A gloss is shown under its quote, in an embed field of at most 1024 characters.
+pub const MAX_GLOSS_CHARS: usize = 400;
+/// A quote shorter than this cannot stand as evidence ("a", "R2").
+pub const MIN_QUOTE_CHARS: usize = 12;
 
 /// A text in both languages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +119,10 @@ struct RawQuestions {
 #[serde(deny_unknown_fields)]
 struct RawCitation {
     quote: Spanned<String>,
+    /// An English rendering of the quote for readers of English; shown as a translation, never
+    /// as a quote, and read by the index so an English question finds its Portuguese quote.
+    #[serde(default)]
+    gloss: Option<Spanned<String>>,
 }
 
 /// A card as read from disk, with the line of each name and question for cross-card checks.
@@ -237,8 +246,38 @@ pub fn parse_card(
     }
     let mut citations = Vec::new();
     for citation in raw.citations.get_ref() {
+        if let Some(gloss) = &citation.gloss {
+            let chars = gloss.get_ref().trim().chars().count();
+            if chars == 0 || chars > MAX_GLOSS_CHARS {
+                problems.push(Problem::error(
+                    path,
+                    line(gloss.span()),
+                    format!(
+                        "gloss is {chars} characters long; it must have 1 to {MAX_GLOSS_CHARS}"
+                    ),
+                ));
+            }
+        }
+        if collapse_whitespace(citation.quote.get_ref())
+            .chars()
+            .count()
+            < MIN_QUOTE_CHARS
+        {
+            problems.push(Problem::error(
+                path,
+                line(citation.quote.span()),
+                format!("quote is shorter than {MIN_QUOTE_CHARS} characters: a quote must say something on its own"),
+            ));
+            continue;
+        }
         match article.locate(citation.quote.get_ref()) {
-            Some(found) => citations.push(found),
+            Some(found) => citations.push(Citation {
+                gloss: citation
+                    .gloss
+                    .as_ref()
+                    .map(|g| collapse_whitespace(g.get_ref())),
+                ..found
+            }),
             None => problems.push(Problem::error(
                 path,
                 line(citation.quote.span()),

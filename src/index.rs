@@ -19,9 +19,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::answer::{passage_text, refusal_text, Answer, Lang, Matched};
+use crate::answer::{
+    chit_chat_text, passage_text, refusal_text, suggestion_text, uncovered_text, Answer, Lang,
+    Matched,
+};
 use crate::facts::FactCard;
 use crate::lexicon::Lexicon;
+use crate::reader;
 use crate::responses::Responses;
 use crate::text::{fold, is_stopword, stems, stopword_lang, tokenize, TokenKind};
 
@@ -75,6 +79,14 @@ pub struct Tuning {
     /// Score factor for a card about another model of the same family than the one asked
     /// about (`r1` card, question about `r2`; `h800` card, question about `h20`).
     pub entity_conflict_factor: f32,
+    /// A card between this and `answer_threshold` is offered as "did you mean", not answered.
+    pub suggest_threshold: f32,
+    /// Least share of the question a suggested card must cover.
+    pub suggest_min_coverage: f32,
+    /// How much more of a question a quote must cover to lead instead of the card's first.
+    pub lead_margin: f32,
+    /// How much a known word of another clause of the message counts (the preamble's context).
+    pub context_factor: f32,
     /// Score factor for a card none of whose questions asks the specific kind of answer wanted
     /// (how many, when, who, where): "how many engineers" is not "which engineers".
     pub answer_type_factor: f32,
@@ -94,6 +106,10 @@ impl Default for Tuning {
             exact_weight: 2.0,
             unknown_weight: 4.0,
             unknown_decay: 1.0,
+            suggest_threshold: 0.35,
+            context_factor: 0.5,
+            lead_margin: 0.5,
+            suggest_min_coverage: 0.45,
             entity_conflict_factor: 0.5,
             answer_type_factor: 0.6,
         }
@@ -113,6 +129,13 @@ struct Term {
     role: Role,
 }
 
+impl Term {
+    /// Whether the term counts in a score (filler and small talk do not).
+    fn is_scored(&self) -> bool {
+        matches!(self.role, Role::Content | Role::Exact | Role::QuestionWord)
+    }
+}
+
 /// What a term contributes to a question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
@@ -122,6 +145,10 @@ enum Role {
     Exact,
     /// Only the kind of answer wanted (why, when, how many...).
     QuestionWord,
+    /// Tag questions, filler and laughter: dropped.
+    Filler,
+    /// Thanks, greetings, questions about the bot: dropped, and mark the clause as small talk.
+    ChitChat,
 }
 
 /// A paraphrase (question, keyword, description) of a card, as analysed terms.
@@ -147,6 +174,19 @@ struct CardProfile {
     /// Model codes the card's answer and quotes mention (`r1`, `h800`...): what its fact is
     /// about, whatever its questions mention in passing ("R2's predecessor").
     codes: HashSet<String>,
+    /// Whether the card's fact states an amount of money.
+    states_money: bool,
+    /// The card's quotes (with their glosses), in the card's order.
+    citations: Vec<PieceProfile>,
+    /// The sentences of the card's answer, per language (pt, en).
+    answer_sentences: [Vec<PieceProfile>; 2],
+}
+
+/// Whether a text states a quantity: a number or a percentage, not a model code ("R2", "H20").
+fn states_a_number(text: &str) -> bool {
+    tokenize(text)
+        .iter()
+        .any(|t| t.kind == TokenKind::Exact && code_family(&t.text).is_none() && t.text != "$")
 }
 
 /// The family of a model code: its leading letters (`r` for `r1`/`r2`, `h` for `h20`/`h800`).
@@ -205,6 +245,14 @@ pub struct Index {
     stem_memo: HashMap<String, (String, String)>,
     /// Keys of the question words that ask for a specific kind of answer.
     specific_answer_types: Vec<Key>,
+    /// Keys of the concepts the scoring rules name.
+    amount_key: Option<Key>,
+    when_key: Option<Key>,
+    money_key: Option<Key>,
+    cost_key: Option<Key>,
+    /// Keys of the concepts that date something.
+    time_keys: Vec<Key>,
+    thanks_key: Option<Key>,
 }
 
 impl Index {
@@ -227,6 +275,12 @@ impl Index {
             word_lang: HashMap::new(),
             stem_memo: HashMap::new(),
             specific_answer_types: Vec::new(),
+            amount_key: None,
+            when_key: None,
+            money_key: None,
+            cost_key: None,
+            time_keys: Vec::new(),
+            thanks_key: None,
         };
         let mut vocabulary: HashSet<String> = HashSet::new();
         let mut seen_lang: HashMap<String, (bool, bool)> = HashMap::new();
@@ -270,7 +324,8 @@ impl Index {
             }
             let secondary_texts = [card.answer.en.as_str(), card.answer.pt.as_str()]
                 .into_iter()
-                .chain(card.citations.iter().map(|c| c.quote.as_str()));
+                .chain(card.citations.iter().map(|c| c.quote.as_str()))
+                .chain(card.citations.iter().filter_map(|c| c.gloss.as_deref()));
             for text in secondary_texts {
                 for term in index.analyze_building(text) {
                     vocabulary.insert(term.surface.clone());
@@ -283,7 +338,7 @@ impl Index {
             let states_number = [card.answer.en.as_str(), card.answer.pt.as_str()]
                 .into_iter()
                 .chain(card.citations.iter().map(|c| c.quote.as_str()))
-                .any(|text| text.chars().any(|c| c.is_ascii_digit()));
+                .any(states_a_number);
             let time_keys: Vec<Key> = index
                 .responses
                 .lexicon
@@ -291,12 +346,34 @@ impl Index {
                 .filter_map(|name| index.interned.get(&format!("c:{name}")).copied())
                 .collect();
             let states_time = time_keys.iter().any(|k| secondary.contains(k));
+            let money_key = index.interned.get("c:money").copied();
+            let states_money = money_key.is_some_and(|k| secondary.contains(&k));
+            let citations = card
+                .citations
+                .iter()
+                .map(|c| {
+                    let text = match &c.gloss {
+                        Some(gloss) => format!("{} {gloss}", c.quote),
+                        None => c.quote.clone(),
+                    };
+                    index.piece(text, &time_keys)
+                })
+                .collect();
+            let answer_sentences = [Lang::Pt, Lang::En].map(|lang| {
+                answer_sentences(card.answer.get(lang))
+                    .into_iter()
+                    .map(|s| index.piece(s.to_string(), &time_keys))
+                    .collect()
+            });
             index.cards.push(CardProfile {
                 primary,
                 secondary,
                 states_number,
                 states_time,
                 codes,
+                states_money,
+                citations,
+                answer_sentences,
             });
         }
         let sentence_texts: Vec<String> = index
@@ -360,11 +437,47 @@ impl Index {
             .collect();
         index.responses.cards = cards;
         index.stem_memo = HashMap::new();
+        let concept_key = |name: &str| index.interned.get(&format!("c:{name}")).copied();
+        index.amount_key = concept_key("amount");
+        index.when_key = concept_key("when");
+        index.money_key = concept_key("money");
+        index.cost_key = concept_key("cost");
+        index.time_keys = index
+            .responses
+            .lexicon
+            .time_words()
+            .filter_map(concept_key)
+            .collect();
+        index.thanks_key = concept_key("thanks");
         index.specific_answer_types = SPECIFIC_ANSWER_TYPES
             .iter()
             .filter_map(|name| index.interned.get(&format!("c:{name}")).copied())
             .collect();
         index
+    }
+
+    /// Analyses a piece of a card for ranking within the card.
+    fn piece(&mut self, text: String, time_keys: &[Key]) -> PieceProfile {
+        let keys: HashSet<Key> = self
+            .analyze_building(&text)
+            .into_iter()
+            .flat_map(|t| t.keys)
+            .collect();
+        PieceProfile {
+            states_number: states_a_number(&text),
+            states_time: time_keys.iter().any(|k| keys.contains(k)),
+            keys,
+            text,
+        }
+    }
+
+    /// Whether a question word asks for this kind of answer.
+    fn asks_kind(&self, term: &Term, kind: AnswerKind) -> bool {
+        let key = match kind {
+            AnswerKind::Amount => self.amount_key,
+            AnswerKind::When => self.when_key,
+        };
+        key.is_some_and(|k| term.keys.contains(&k))
     }
 
     pub fn responses(&self) -> &Responses {
@@ -381,33 +494,108 @@ impl Index {
 
     /// The answer a fact command gives, in `lang`.
     pub fn fact_answer(&self, name: &str, lang: Lang) -> Option<Answer> {
-        let card = self.card(name)?;
-        Some(self.card_answer(card, 1.0, lang, Vec::new()))
+        let card = self
+            .responses
+            .cards
+            .iter()
+            .position(|c| c.command == name)
+            .or_else(|| {
+                self.responses
+                    .cards
+                    .iter()
+                    .position(|c| c.names().any(|n| n == name))
+            })?;
+        Some(self.card_answer(card, 1.0, lang, Vec::new(), &[]))
     }
 
-    /// Answers a free question. `lang` forces the reply language; otherwise it is inferred.
-    pub fn ask(&self, question: &str, lang: Option<Lang>) -> Answer {
-        let question = question_prefix(question);
-        let query = self.query_terms(question);
+    /// Answers a chat message. `lang` forces the reply language; otherwise it is inferred.
+    ///
+    /// The message is read first ([`crate::reader`]): markup out, clauses found. The clauses
+    /// that ask something are scored each, with the known words of the rest of the message as
+    /// lighter context (a preamble's unknown words never count against the question). The best
+    /// clause gives the answer; another clause that confidently matches another card is answered
+    /// too, and one the article does not cover is named.
+    pub fn ask(&self, message: &str, lang: Option<Lang>) -> Answer {
+        let message = question_prefix(message);
+        let reading = self.read(message);
         let reply_lang = |best_paraphrase_lang: Option<Lang>| {
-            lang.or_else(|| self.evidence_lang(question))
+            lang.or_else(|| self.evidence_lang(&reading.cleaned))
                 .or(best_paraphrase_lang)
                 .unwrap_or(Lang::En)
         };
-        if query.is_empty() {
+        let focus = reading.focus();
+        if focus.is_empty() {
             let lang = reply_lang(None);
+            if reading
+                .clauses
+                .iter()
+                .any(|c| c.kind == ClauseKind::ChitChat)
+            {
+                return self.chit_chat(lang, reading.thanks);
+            }
             return self.refusal(lang, Vec::new(), 0.0);
         }
-        let ranked = self.rank_cards(&query);
-        let Some(&Ranked {
-            card: best_card,
-            score: best_score,
-            coverage: _,
-            lang: best_lang,
-        }) = ranked.first()
-        else {
-            return self.refusal(reply_lang(None), Vec::new(), 0.0);
-        };
+        let scored: Vec<ScoredClause> = focus
+            .iter()
+            .map(|&i| {
+                let query = reading.query_for(i, self.tuning.context_factor);
+                let ranked = self.rank_cards(&query);
+                ScoredClause {
+                    clause: i,
+                    query,
+                    ranked,
+                }
+            })
+            .collect();
+        let main = scored
+            .iter()
+            .enumerate()
+            .max_by(|(ia, a), (ib, b)| {
+                a.best_score().total_cmp(&b.best_score()).then(ib.cmp(ia)) // the earlier clause on ties
+            })
+            .map_or(0, |(i, _)| i);
+        let main_clause = &scored[main];
+        let lang = reply_lang(main_clause.ranked.first().and_then(|r| r.lang));
+        let mut answer = self.decide(main_clause, lang);
+        let mut answered: Vec<usize> = answer_card(&answer, &self.responses.cards)
+            .into_iter()
+            .collect();
+        for (i, other) in scored.iter().enumerate() {
+            if i == main || answer.more.len() >= MAX_EXTRA_PARTS {
+                continue;
+            }
+            let clause = &reading.clauses[other.clause];
+            let mut part = self.decide(other, lang);
+            part.alternatives.clear();
+            match answer_card(&part, &self.responses.cards) {
+                Some(card) if answered.contains(&card) => continue,
+                Some(card) => answered.push(card),
+                None if part.is_answered() => {}
+                // A suggestion or a refusal is worth saying only beside a real answer, and only
+                // for a part that names something.
+                None if !(answer.is_answered() && clause.has_topic) => continue,
+                None if part.is_suggested() => {
+                    part.alternatives = other
+                        .ranked
+                        .iter()
+                        .take(1)
+                        .map(|r| self.responses.cards[r.card].command.clone())
+                        .collect();
+                }
+                None => part.summary = uncovered_text(lang).to_string(),
+            }
+            part.clause = Some(clause.text.clone());
+            answer.more.push(part);
+        }
+        if !answer.more.is_empty() {
+            answer.clause = Some(reading.clauses[main_clause.clause].text.clone());
+        }
+        answer
+    }
+
+    /// The outcome for one scored clause: a card, a passage, a suggestion, or a refusal.
+    fn decide(&self, scored: &ScoredClause, lang: Lang) -> Answer {
+        let ranked = &scored.ranked;
         let alternatives = |skip: Option<usize>| -> Vec<String> {
             ranked
                 .iter()
@@ -416,13 +604,22 @@ impl Index {
                 .map(|r| self.responses.cards[r.card].command.clone())
                 .collect()
         };
-        let lang = reply_lang(best_lang);
-        if best_score >= self.tuning.answer_threshold {
-            let card = &self.responses.cards[best_card];
-            return self.card_answer(card, best_score, lang, alternatives(Some(best_card)));
+        let Some(best) = ranked.first() else {
+            return self.refusal(lang, Vec::new(), 0.0);
+        };
+        if best.score >= self.tuning.answer_threshold {
+            return self.card_answer(
+                best.card,
+                best.score,
+                lang,
+                alternatives(Some(best.card)),
+                &scored.query,
+            );
         }
-        if let Some((sentence, coverage)) = self.best_sentence(&query) {
-            if coverage >= self.tuning.passage_threshold {
+        if let Some((sentence, coverage)) = self.best_sentence(&scored.query) {
+            if coverage >= self.tuning.passage_threshold
+                && self.passage_can_answer(sentence, &scored.query)
+            {
                 let article = &self.responses.article;
                 let sentence = &article.sentences[sentence];
                 return Answer {
@@ -434,46 +631,75 @@ impl Index {
                     summary: passage_text(lang).to_string(),
                     citations: vec![article.citation_for(sentence)],
                     alternatives: alternatives(None),
+                    clause: None,
+                    more: Vec::new(),
                 };
             }
         }
-        self.refusal(lang, alternatives(None), best_score)
+        // A suggestion needs the card to cover most of the question: "who is the CEO" shares
+        // only "DeepSeek" with any card, and deserves a plain refusal.
+        if best.score >= self.tuning.suggest_threshold
+            && best.coverage >= self.tuning.suggest_min_coverage
+        {
+            return Answer {
+                matched: Matched::Suggested,
+                confidence: best.score,
+                lang,
+                summary: suggestion_text(lang).to_string(),
+                citations: Vec::new(),
+                alternatives: alternatives(None),
+                clause: None,
+                more: Vec::new(),
+            };
+        }
+        self.refusal(lang, alternatives(None), best.score)
     }
 
-    /// How a question is read and scored, for people tuning cards and the lexicon.
-    pub fn explain(&self, question: &str) -> String {
-        let query = self.query_terms(question);
+    /// How a message is read and scored, for people tuning cards and the lexicon.
+    pub fn explain(&self, message: &str) -> String {
+        let reading = self.read(question_prefix(message));
+        let focus = reading.focus();
         let mut out = String::new();
-        for term in &query {
-            let keys: Vec<&str> = term
-                .keys
-                .iter()
-                .map(|k| {
-                    self.interned
-                        .iter()
-                        .find(|(_, v)| *v == k)
-                        .map_or("<unknown>", |(name, _)| name.as_str())
-                })
-                .collect();
+        for (i, clause) in reading.clauses.iter().enumerate() {
+            let scored = if focus.contains(&i) {
+                "  <- scored"
+            } else {
+                ""
+            };
             out.push_str(&format!(
-                "term {:?} {:?} keys {:?} weight {:.2} factor {:.2}\n",
-                term.surface,
-                term.role,
-                keys,
-                self.term_weight(term),
-                term.factor
+                "clause {i} {:?} {:?}{scored}\n",
+                clause.kind, clause.text
             ));
         }
-        for ranked in self.rank_cards(&query).iter().take(3) {
-            out.push_str(&format!(
-                "card /{} score {:.3} coverage {:.3}\n",
-                self.responses.cards[ranked.card].command, ranked.score, ranked.coverage
-            ));
-        }
-        if let Some((sentence, coverage)) = self.best_sentence(&query) {
-            out.push_str(&format!("sentence {sentence} {coverage:.3}\n"));
+        for &i in &focus {
+            let query = reading.query_for(i, self.tuning.context_factor);
+            out.push_str(&format!("scoring clause {i}:\n"));
+            let weights = self.query_weights(&query);
+            for (term, weight) in query.iter().zip(&weights) {
+                let keys: Vec<String> = term.keys.iter().map(|k| self.key_name(*k)).collect();
+                out.push_str(&format!(
+                    "  term {:?} {:?} keys {:?} weight {:.2} factor {:.2}\n",
+                    term.surface, term.role, keys, weight, term.factor
+                ));
+            }
+            for ranked in self.rank_cards(&query).iter().take(3) {
+                out.push_str(&format!(
+                    "  card /{} score {:.3} coverage {:.3}\n",
+                    self.responses.cards[ranked.card].command, ranked.score, ranked.coverage
+                ));
+            }
+            if let Some((sentence, coverage)) = self.best_sentence(&query) {
+                out.push_str(&format!("  sentence {sentence} {coverage:.3}\n"));
+            }
         }
         out
+    }
+
+    fn key_name(&self, key: Key) -> String {
+        self.interned
+            .iter()
+            .find(|(_, v)| **v == key)
+            .map_or_else(|| "<unknown>".to_string(), |(name, _)| name.clone())
     }
 
     /// Autocomplete: up to `limit` card questions and command names for what the user has typed
@@ -493,7 +719,11 @@ impl Index {
                 })
                 .collect();
         }
-        let query = self.query_terms(typed);
+        let query: Vec<Term> = self
+            .query_terms(typed)
+            .into_iter()
+            .filter(Term::is_scored)
+            .collect();
         let weights = self.query_weights(&query);
         let query_weight: f32 = weights.iter().zip(&query).map(|(w, t)| w * t.factor).sum();
         let covered_by = self.paraphrase_coverage(&query, &weights);
@@ -532,20 +762,94 @@ impl Index {
         scored
     }
 
+    /// A card's answer, led by what answers this question: its quotes ranked by how much of the
+    /// question each covers (ties keep the card's order), and the answer's best sentence first.
     fn card_answer(
         &self,
-        card: &FactCard,
+        card: usize,
         confidence: f32,
         lang: Lang,
         alternatives: Vec<String>,
+        query: &[Term],
     ) -> Answer {
+        let fact = &self.responses.cards[card];
+        let profile = &self.cards[card];
+        let weights = self.query_weights(query);
+        let fit = |keys: &HashSet<Key>, states_number: bool, states_time: bool| -> f32 {
+            query
+                .iter()
+                .zip(&weights)
+                .filter(|(term, _)| {
+                    // A question word counts for the kind of fact a piece states, not for
+                    // sharing the word ("why" with a gloss's "because").
+                    (term.role != Role::QuestionWord && term.keys.iter().any(|k| keys.contains(k)))
+                        || (term.role == Role::QuestionWord
+                            && ((states_number && self.asks_kind(term, AnswerKind::Amount))
+                                || (states_time && self.asks_kind(term, AnswerKind::When))))
+                })
+                // Which model a question names picks the card, not the quote within it.
+                .map(|(term, weight)| {
+                    let exact = if term.role == Role::Exact { 0.5 } else { 1.0 };
+                    weight * term.factor * exact
+                })
+                .sum()
+        };
+        // The card's own order stands unless a quote answers clearly more of this question.
+        let mut order: Vec<(usize, f32)> = profile
+            .citations
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, fit(&c.keys, c.states_number, c.states_time)))
+            .collect();
+        let margin = self.tuning.lead_margin;
+        let leader = order
+            .iter()
+            .copied()
+            .reduce(|best, next| if next.1 > best.1 + margin { next } else { best })
+            .map_or(0, |(i, _)| i);
+        order.sort_by_key(|&(i, _)| (i != leader, i));
+        let citations = order
+            .iter()
+            .map(|(i, _)| fact.citations[*i].clone())
+            .collect();
+        let sentences = &profile.answer_sentences[lang_slot(lang)];
+        let summary = match sentences
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i, fit(&s.keys, s.states_number, s.states_time)))
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+        {
+            Some((best, score))
+                if best > 0
+                    && score
+                        > self.tuning.lead_margin
+                            + fit(
+                                &sentences[0].keys,
+                                sentences[0].states_number,
+                                sentences[0].states_time,
+                            ) =>
+            {
+                let mut parts: Vec<&str> = vec![sentences[best].text.as_str()];
+                parts.extend(
+                    sentences
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| *i != best)
+                        .map(|(_, s)| s.text.as_str()),
+                );
+                parts.join(" ")
+            }
+            _ => fact.answer.get(lang).to_string(),
+        };
         Answer {
-            matched: Matched::Fact(card.command.clone()),
+            matched: Matched::Fact(fact.command.clone()),
             confidence,
             lang,
-            summary: card.answer.get(lang).to_string(),
-            citations: card.citations.clone(),
+            summary,
+            citations,
             alternatives,
+            clause: None,
+            more: Vec::new(),
         }
     }
 
@@ -557,6 +861,98 @@ impl Index {
             summary: refusal_text(lang).to_string(),
             citations: Vec::new(),
             alternatives,
+            clause: None,
+            more: Vec::new(),
+        }
+    }
+
+    fn chit_chat(&self, lang: Lang, thanks: bool) -> Answer {
+        Answer {
+            matched: Matched::ChitChat,
+            confidence: 0.0,
+            lang,
+            summary: chit_chat_text(lang, thanks).to_string(),
+            citations: Vec::new(),
+            alternatives: Vec::new(),
+            clause: None,
+            more: Vec::new(),
+        }
+    }
+
+    /// Reads a message: markup out, clauses analysed and classified.
+    fn read(&self, message: &str) -> Reading {
+        let cleaned = reader::strip_markup(message);
+        let mut clauses = Vec::new();
+        let mut thanks = false;
+        for clause in merge_follow_ups(reader::clauses(&cleaned)) {
+            for (text, asks) in self.split_at_inner_question(&clause.text, clause.asks) {
+                let all_terms = self.query_terms(&text);
+                let mut chit_chat = false;
+                for term in &all_terms {
+                    if term.role == Role::ChitChat {
+                        chit_chat = true;
+                        thanks |= term.keys.iter().any(|k| Some(*k) == self.thanks_key);
+                    }
+                }
+                let terms: Vec<Term> = all_terms.into_iter().filter(Term::is_scored).collect();
+                let has_question_word = terms.iter().any(|t| t.role == Role::QuestionWord);
+                let known_topics = terms
+                    .iter()
+                    .filter(|t| t.role != Role::QuestionWord && self.is_known(t))
+                    .count();
+                let has_exact = terms.iter().any(|t| t.role == Role::Exact);
+                let has_topic = terms.iter().any(|t| t.role != Role::QuestionWord);
+                let kind = if chit_chat && !has_question_word && !has_exact && known_topics <= 1 {
+                    ClauseKind::ChitChat
+                } else if terms.is_empty() {
+                    ClauseKind::Empty
+                } else if asks || has_question_word {
+                    ClauseKind::Question
+                } else {
+                    ClauseKind::Statement
+                };
+                let known: Vec<Term> = terms
+                    .iter()
+                    .filter(|t| t.role != Role::QuestionWord && self.is_known(t))
+                    .cloned()
+                    .collect();
+                clauses.push(ReadClause {
+                    text,
+                    kind,
+                    terms,
+                    known,
+                    has_topic,
+                });
+            }
+        }
+        Reading {
+            cleaned,
+            clauses,
+            thanks,
+        }
+    }
+
+    /// A long clause whose question starts after a run-on preamble ("ok so i read about this
+    /// yesterday and im confused why did r2 get delayed") is cut where the question word is.
+    fn split_at_inner_question(&self, text: &str, asks: bool) -> Vec<(String, bool)> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        if words.len() < LONG_CLAUSE_WORDS {
+            return vec![(text.to_string(), asks)];
+        }
+        // "como", "quando", "how", "when" also join clauses ("descreveram os H20 como
+        // inseguros"): they open a question only after a comma; "why", "qual"... anywhere.
+        let opens = |i: usize| {
+            let folded = fold(words[i].trim_matches(|c: char| !c.is_alphanumeric()));
+            let after_comma = words[i - 1].ends_with([',', ':']);
+            STRONG_CLAUSE_OPENERS.contains(&folded.as_str())
+                || (after_comma && CLAUSE_OPENERS.contains(&folded.as_str()))
+        };
+        match (PREAMBLE_MIN_WORDS..words.len().saturating_sub(1)).find(|&i| opens(i)) {
+            Some(at) => vec![
+                (words[..at].join(" "), false),
+                (words[at..].join(" "), true),
+            ],
+            None => vec![(text.to_string(), asks)],
         }
     }
 
@@ -608,6 +1004,16 @@ impl Index {
                 } else {
                     0.0
                 };
+                // "How much does X cost" asks for money, as "how many dollars" does.
+                let asks_amount = query
+                    .iter()
+                    .any(|t| t.role == Role::QuestionWord && self.asks_kind(t, AnswerKind::Amount));
+                let asks_cost = self
+                    .cost_key
+                    .is_some_and(|k| query.iter().any(|t| t.factor >= 1.0 && t.keys.contains(&k)));
+                if asks_amount && asks_cost && !card.states_money {
+                    score *= self.tuning.answer_type_factor;
+                }
                 for term in query {
                     let conflict = term.role == Role::Exact
                         && !card.codes.contains(&term.surface)
@@ -618,6 +1024,11 @@ impl Index {
                         score *= self.tuning.entity_conflict_factor;
                     }
                     if term.role == Role::QuestionWord && !self.can_answer(card, term) {
+                        score *= self.tuning.answer_type_factor;
+                    }
+                    // "How many dollars" is not answered by a percentage.
+                    let asks_money = self.money_key.is_some_and(|k| term.keys.contains(&k));
+                    if asks_money && !card.states_money {
                         score *= self.tuning.answer_type_factor;
                     }
                 }
@@ -660,14 +1071,9 @@ impl Index {
     /// many", a time for "when" (judged on the fact itself, not on how its questions are worded);
     /// for "who" and "where", one of its questions must ask it. Open kinds (why, how) always fit.
     fn can_answer(&self, card: &CardProfile, term: &Term) -> bool {
-        let asks = |name: &str| {
-            self.interned
-                .get(&format!("c:{name}"))
-                .is_some_and(|k| term.keys.contains(k))
-        };
-        if asks("amount") {
+        if self.asks_kind(term, AnswerKind::Amount) {
             card.states_number
-        } else if asks("when") {
+        } else if self.asks_kind(term, AnswerKind::When) {
             card.states_time
         } else if self
             .specific_answer_types
@@ -678,6 +1084,31 @@ impl Index {
         } else {
             true
         }
+    }
+
+    /// Whether a sentence can give the kind of answer asked: a number for "how many", a time for
+    /// "when"; "who" and "where" are never answered by a bare sentence, which may name none.
+    fn passage_can_answer(&self, sentence: usize, query: &[Term]) -> bool {
+        let profile = &self.sentences[sentence];
+        let text = self
+            .responses
+            .article
+            .sentence_text(&self.responses.article.sentences[sentence]);
+        query
+            .iter()
+            .filter(|t| t.role == Role::QuestionWord)
+            .all(|term| {
+                if self.asks_kind(term, AnswerKind::Amount) {
+                    states_a_number(text)
+                } else if self.asks_kind(term, AnswerKind::When) {
+                    self.time_keys.iter().any(|k| profile.keys.contains(k))
+                } else {
+                    !self
+                        .specific_answer_types
+                        .iter()
+                        .any(|k| term.keys.contains(k))
+                }
+            })
     }
 
     /// The article sentence covering the most of the question, and that coverage.
@@ -730,6 +1161,7 @@ impl Index {
             Role::Content => rarity,
             Role::Exact => rarity.max(self.tuning.exact_weight),
             Role::QuestionWord => rarity.max(self.tuning.question_word_weight),
+            Role::Filler | Role::ChitChat => 0.0,
         }
     }
 
@@ -995,7 +1427,226 @@ fn histogram_distance(a: &LetterCounts, b: &LetterCounts) -> usize {
 fn concept_role(lexicon: &Lexicon, concept: crate::lexicon::ConceptId) -> Role {
     if lexicon.is_question_word(concept) {
         Role::QuestionWord
+    } else if lexicon.is_filler(concept) {
+        Role::Filler
+    } else if lexicon.is_chit_chat(concept) {
+        Role::ChitChat
     } else {
         Role::Content
     }
+}
+
+/// At most this many further parts of a message are answered besides the main one.
+const MAX_EXTRA_PARTS: usize = 2;
+/// A question this short that names no question word continues the one before it.
+const FOLLOW_UP_WORDS: usize = 3;
+/// "Who called the H20 unsafe? was it the US government?": a short yes/no question after a
+/// wh-question offers a candidate answer to it, and is read with it.
+const YES_NO_FOLLOW_UP_WORDS: usize = 5;
+
+fn opens_with_question_word(text: &str) -> bool {
+    text.split_whitespace().take(3).any(|w| {
+        CLAUSE_OPENERS.contains(&fold(w.trim_matches(|c: char| !c.is_alphanumeric())).as_str())
+    })
+}
+
+/// A clause this long may open with a preamble before its question word.
+const LONG_CLAUSE_WORDS: usize = 9;
+/// A question word this far into a long clause starts its question.
+const PREAMBLE_MIN_WORDS: usize = 4;
+/// Words that open a question in the middle of a run-on message.
+const CLAUSE_OPENERS: &[&str] = &[
+    "why", "when", "how", "what", "whats", "which", "who", "where", "porque", "porquê", "pq",
+    "quando", "qnd", "qdo", "como", "qual", "quais", "quem", "onde", "oq", "quanto", "quantos",
+    "quantas",
+];
+
+/// Question words that never join two clauses of a statement.
+const STRONG_CLAUSE_OPENERS: &[&str] = &[
+    "why", "what", "whats", "which", "who", "where", "porque", "porquê", "pq", "qual", "quais",
+    "quem", "onde", "oq",
+];
+
+/// How a clause of a message is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClauseKind {
+    /// Ends with a question mark or holds a question word.
+    Question,
+    /// Says something; scored only when the message asks nothing else.
+    Statement,
+    /// Thanks, greetings, questions about the bot.
+    ChitChat,
+    /// Nothing left once markup, filler and stop words are out ("right?", "kkkk").
+    Empty,
+}
+
+#[derive(Debug)]
+struct ReadClause {
+    text: String,
+    kind: ClauseKind,
+    /// The terms scored: topics, numbers and codes, question words.
+    terms: Vec<Term>,
+    /// The terms any card or sentence knows, but question words: the clause as context.
+    known: Vec<Term>,
+    /// Whether it names anything besides the kind of answer wanted.
+    has_topic: bool,
+}
+
+#[derive(Debug)]
+struct Reading {
+    /// The message without markup.
+    cleaned: String,
+    clauses: Vec<ReadClause>,
+    /// Whether its small talk thanks.
+    thanks: bool,
+}
+
+impl Reading {
+    /// The clauses to score: those that ask, or every statement when none does.
+    fn focus(&self) -> Vec<usize> {
+        let of_kind = |kind| -> Vec<usize> {
+            self.clauses
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.kind == kind)
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let questions = of_kind(ClauseKind::Question);
+        if questions.is_empty() {
+            of_kind(ClauseKind::Statement)
+        } else {
+            questions
+        }
+    }
+
+    /// A clause's terms, with the known words of the rest of the message as lighter context.
+    fn query_for(&self, clause: usize, context_factor: f32) -> Vec<Term> {
+        let mut query = self.clauses[clause].terms.clone();
+        // "R2 vai ser open source? e quanto custou treinar ele?": a question that names no
+        // model is about the one named before it.
+        if !query.iter().any(|t| t.role == Role::Exact) {
+            let named = self.clauses[..clause]
+                .iter()
+                .rev()
+                .find_map(|c| {
+                    let codes: Vec<&Term> = c
+                        .terms
+                        .iter()
+                        .filter(|t| t.role == Role::Exact && code_family(&t.surface).is_some())
+                        .collect();
+                    (!codes.is_empty()).then_some(codes)
+                })
+                .unwrap_or_default();
+            query.extend(named.into_iter().cloned());
+        }
+        for (i, other) in self.clauses.iter().enumerate() {
+            // Another question is asked on its own; the rest of the message is context.
+            if i == clause || matches!(other.kind, ClauseKind::ChitChat | ClauseKind::Question) {
+                continue;
+            }
+            for term in &other.known {
+                if query.iter().all(|t| t.keys != term.keys) {
+                    query.push(Term {
+                        factor: term.factor * context_factor,
+                        ..term.clone()
+                    });
+                }
+            }
+        }
+        query.truncate(MAX_QUERY_TERMS);
+        query
+    }
+}
+
+/// A short question that only names a candidate ("bytedance? alibaba?", "CAC?", "pela amd?")
+/// continues the question before it: it is read with it, so its words count in that question.
+fn merge_follow_ups(clauses: Vec<reader::Clause>) -> Vec<reader::Clause> {
+    let mut merged: Vec<reader::Clause> = Vec::with_capacity(clauses.len());
+    for clause in clauses {
+        let words: Vec<&str> = clause.text.split_whitespace().collect();
+        let opens_question = words.first().is_some_and(|w| {
+            CLAUSE_OPENERS.contains(&fold(w.trim_matches(|c: char| !c.is_alphanumeric())).as_str())
+        });
+        match merged.last_mut() {
+            Some(previous)
+                if previous.asks
+                    && clause.asks
+                    && !opens_question
+                    && (words.len() <= FOLLOW_UP_WORDS
+                        || (words.len() <= YES_NO_FOLLOW_UP_WORDS
+                            && opens_with_question_word(&previous.text))) =>
+            {
+                previous.text.push(' ');
+                previous.text.push_str(&clause.text);
+            }
+            _ => merged.push(clause),
+        }
+    }
+    merged
+}
+
+/// One scored clause of a message.
+#[derive(Debug)]
+struct ScoredClause {
+    clause: usize,
+    query: Vec<Term>,
+    ranked: Vec<Ranked>,
+}
+
+impl ScoredClause {
+    fn best_score(&self) -> f32 {
+        self.ranked.first().map_or(0.0, |r| r.score)
+    }
+}
+
+/// The card an answer gives, by index.
+fn answer_card(answer: &Answer, cards: &[FactCard]) -> Option<usize> {
+    let name = answer.fact()?;
+    cards.iter().position(|c| c.command == name)
+}
+
+/// Kinds of answer a question word may ask for that a fact must be able to give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AnswerKind {
+    Amount,
+    When,
+}
+
+/// A piece of a card (a quote with its gloss, or a sentence of its answer) as analysed keys, to
+/// rank the pieces by how well each answers a question.
+#[derive(Debug)]
+struct PieceProfile {
+    text: String,
+    keys: HashSet<Key>,
+    states_number: bool,
+    states_time: bool,
+}
+
+fn lang_slot(lang: Lang) -> usize {
+    match lang {
+        Lang::Pt => 0,
+        Lang::En => 1,
+    }
+}
+
+/// Sentences of a card's answer: cut after `.`, `!` or `?` followed by a space.
+fn answer_sentences(text: &str) -> Vec<&str> {
+    let mut sentences = Vec::new();
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if matches!(b, b'.' | b'!' | b'?') && bytes.get(i + 1) == Some(&b' ') {
+            let sentence = text[start..=i].trim();
+            if !sentence.is_empty() {
+                sentences.push(sentence);
+            }
+            start = i + 1;
+        }
+    }
+    let last = text[start..].trim();
+    if !last.is_empty() {
+        sentences.push(last);
+    }
+    sentences
 }

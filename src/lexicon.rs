@@ -23,6 +23,10 @@ struct RawLexicon {
     question_words: Vec<Spanned<String>>,
     #[serde(default)]
     time_words: Vec<Spanned<String>>,
+    #[serde(default)]
+    filler_words: Vec<Spanned<String>>,
+    #[serde(default)]
+    chit_chat_words: Vec<Spanned<String>>,
     concepts: BTreeMap<String, Spanned<RawConcept>>,
 }
 
@@ -56,6 +60,12 @@ pub struct Lexicon {
     /// Concepts that date something (months, "in the coming weeks"): a fact that states one of
     /// them can answer "when".
     time_words: Vec<ConceptId>,
+    /// Concepts that carry no meaning for matching: tag questions ("right?", "né?"), filler
+    /// ("tipo", "ngl"), laughter. Dropped from the question, never counted as unknown words.
+    filler_words: Vec<ConceptId>,
+    /// Concepts of small talk: thanks, greetings, questions about the bot. Dropped from the
+    /// question; a clause made of them (and little else) is chit-chat, not a question.
+    chit_chat_words: Vec<ConceptId>,
     /// Folded token sequences (one or more tokens) to concepts.
     phrases: HashMap<Vec<String>, ConceptHit>,
     longest_phrase: usize,
@@ -149,13 +159,20 @@ impl Lexicon {
         for (list, names) in [
             ("question word", &raw.question_words),
             ("time word", &raw.time_words),
+            ("filler word", &raw.filler_words),
+            ("chit-chat word", &raw.chit_chat_words),
         ] {
             for name in names {
                 match lexicon.names.iter().position(|n| n == name.get_ref()) {
-                    Some(id) if list == "question word" => {
-                        lexicon.question_words.push(id as ConceptId)
+                    Some(id) => {
+                        let target = match list {
+                            "question word" => &mut lexicon.question_words,
+                            "time word" => &mut lexicon.time_words,
+                            "filler word" => &mut lexicon.filler_words,
+                            _ => &mut lexicon.chit_chat_words,
+                        };
+                        target.push(id as ConceptId);
                     }
-                    Some(id) => lexicon.time_words.push(id as ConceptId),
                     None => problems.push(Problem::error(
                         path,
                         line_of(source, name.span().start),
@@ -185,6 +202,22 @@ impl Lexicon {
 
     pub fn is_question_word(&self, id: ConceptId) -> bool {
         self.question_words.contains(&id)
+    }
+
+    pub fn is_filler(&self, id: ConceptId) -> bool {
+        self.filler_words.contains(&id)
+    }
+
+    pub fn is_chit_chat(&self, id: ConceptId) -> bool {
+        self.chit_chat_words.contains(&id)
+    }
+
+    /// The concept of a name, if the lexicon has it.
+    pub fn concept(&self, name: &str) -> Option<ConceptId> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|id| id as ConceptId)
     }
 
     /// Names of the concepts that date something.

@@ -26,6 +26,7 @@ pub mod facts;
 pub mod index;
 pub mod lexicon;
 pub mod problem;
+pub mod reader;
 pub mod reload;
 pub mod render;
 pub mod responses;

@@ -73,12 +73,95 @@ fn json_has_exactly_the_documented_fields() {
             "citations",
             "confidence",
             "fact",
-            "lang"
+            "lang",
+            "suggested"
         ]
     );
     assert!(answer["confidence"]
         .as_f64()
         .is_some_and(|c| (0.0..=1.0).contains(&c)));
+    let citation = answer["citations"][0].as_object().expect("a citation");
+    let mut keys: Vec<&str> = citation.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["gloss", "paragraph", "quote"]);
+}
+
+#[test]
+fn markup_and_a_preamble_do_not_hide_the_question() {
+    let answer = ask_json(
+        "<@123456789012345678> <:pepega:123456789012345678> ok so I read a thread about this yesterday and now I'm confused — https://example.com/x why did r2 get delayed?",
+        &[],
+    );
+    assert_eq!(answer["fact"], "why-r2-delayed", "{answer}");
+}
+
+#[test]
+fn thanks_get_a_friendly_line_and_no_card() {
+    for message in [
+        "thanks citebot, you helped a lot!",
+        "valeu mano kkkk",
+        "are you a bot?",
+    ] {
+        let answer = ask_json(message, &[]);
+        assert_eq!(answer["answered"], false, "{message}: {answer}");
+        assert_eq!(answer["chit_chat"], true, "{message}: {answer}");
+        assert_eq!(answer["citations"].as_array().map(Vec::len), Some(0));
+    }
+}
+
+#[test]
+fn two_questions_in_one_message_get_two_answers() {
+    let answer = ask_json(
+        "what deal did the US make with nvidia and amd? and when is r2 coming out?",
+        &[],
+    );
+    let mut facts = vec![answer["fact"].as_str().expect("a card").to_string()];
+    let more = answer["more"].as_array().expect("a second part");
+    facts.extend(
+        more.iter()
+            .filter_map(|p| p["fact"].as_str().map(str::to_string)),
+    );
+    facts.sort();
+    assert_eq!(facts, ["h20-deal", "r2-release-date"], "{answer}");
+    assert!(more[0]["clause"].as_str().is_some_and(|c| !c.is_empty()));
+}
+
+#[test]
+fn a_part_the_article_does_not_cover_is_named() {
+    let answer = ask_json(
+        "who is the ceo of deepseek? and did huawei send engineers to help?",
+        &[],
+    );
+    assert_eq!(answer["fact"], "huawei-engineers", "{answer}");
+    let more = answer["more"].as_array().expect("the uncovered part");
+    assert_eq!(more[0]["answered"], false, "{answer}");
+    assert!(more[0]["clause"]
+        .as_str()
+        .is_some_and(|c| c.contains("ceo")));
+}
+
+#[test]
+fn the_quote_that_answers_leads() {
+    let answer = ask_json("how many GPUs was R1 trained on?", &[]);
+    assert_eq!(answer["fact"], "r1-training");
+    let first = answer["citations"][0]["quote"].as_str().expect("a quote");
+    assert!(first.contains("2048"), "{answer}");
+}
+
+#[test]
+fn an_english_reader_sees_each_gloss_marked_as_a_translation() {
+    let out = citebot()
+        .args(["ask", "what deal did the US make with nvidia and amd?"])
+        .output()
+        .expect("run citebot");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(translation, not a quote: "), "{text}");
+    let out = citebot()
+        .args(["ask", "que acordo fizeram os eua com a nvidia?"])
+        .output()
+        .expect("run citebot");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("translation"), "{text}");
 }
 
 #[test]

@@ -202,7 +202,12 @@ async fn every_fact_command_answers_with_its_cards_quotes() {
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" ");
-            assert_eq!(field["value"], format!("> {flat}"));
+            // An English reader gets the card's gloss under the quote, marked as a translation.
+            let expected = match &citation.gloss {
+                Some(gloss) => format!("> {flat}\n*Translation (not a quote):* {gloss}"),
+                None => format!("> {flat}"),
+            };
+            assert_eq!(field["value"], expected);
             assert_eq!(field["name"], format!("§{}", citation.paragraph));
         }
         assert!(embed["footer"]["text"]

@@ -83,7 +83,7 @@ fn dev_questions() -> &'static [String] {
         let questions: Vec<String> = text
             .lines()
             .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-            .filter_map(|l| l.split_once('\t').map(|(_, q)| q.to_string()))
+            .filter_map(|l| l.rsplit_once('\t').map(|(_, q)| q.to_string()))
             .collect();
         assert!(questions.len() > 100, "the dev set is too small");
         questions
@@ -725,7 +725,7 @@ fn check_answer(index: &Index, answer: &Answer, forced: Option<Lang>) -> Result<
     }
     prop_assert!(!answer.summary.trim().is_empty(), "empty summary");
     match &answer.matched {
-        Matched::Nothing => {
+        Matched::Nothing | Matched::Suggested | Matched::ChitChat => {
             prop_assert!(answer.citations.is_empty(), "a refusal has citations")
         }
         Matched::Fact(command) => {
@@ -753,6 +753,25 @@ fn check_answer(index: &Index, answer: &Answer, forced: Option<Lang>) -> Result<
         check_citation(index, citation)?;
         prop_assert!(citation.end <= article.text.len());
     }
+    prop_assert!(
+        answer.more.len() <= 2,
+        "{} further parts",
+        answer.more.len()
+    );
+    for part in &answer.more {
+        prop_assert!(part.more.is_empty(), "a part has parts");
+        prop_assert!(
+            part.clause.is_some(),
+            "a further part does not say what it answers"
+        );
+        if let Some(command) = part.fact() {
+            prop_assert!(index.card(command).is_some(), "unknown card {command}");
+            prop_assert!(answer.fact() != Some(command), "{command} answered twice");
+        }
+        for citation in &part.citations {
+            check_citation(index, citation)?;
+        }
+    }
     Ok(())
 }
 
@@ -764,6 +783,7 @@ fn check_citation(index: &Index, citation: &Citation) -> Result<(), TestCaseErro
         paragraph,
         start,
         end,
+        gloss: _,
     } = citation;
     prop_assert!(start < end, "empty citation range {start}..{end}");
     let text = article.text.get(*start..*end);
@@ -1023,17 +1043,22 @@ fn arbitrary_answer() -> impl Strategy<Value = Answer> {
     };
     let matched = prop_oneof![
         Just(Matched::Nothing),
+        Just(Matched::Suggested),
+        Just(Matched::ChitChat),
         text(400).prop_map(Matched::Fact),
         prop::sample::select(vec!["why-r2-delayed", "h20-deal"])
             .prop_map(|c| Matched::Fact(c.to_string())),
         any::<usize>().prop_map(|paragraph| Matched::Passage { paragraph }),
     ];
-    let citation = (text(3000), any::<usize>()).prop_map(|(quote, paragraph)| Citation {
-        quote,
-        paragraph,
-        start: 0,
-        end: 0,
-    });
+    let citation = (text(3000), any::<usize>(), prop::option::of(text(3000))).prop_map(
+        |(quote, paragraph, gloss)| Citation {
+            quote,
+            paragraph,
+            start: 0,
+            end: 0,
+            gloss,
+        },
+    );
     (
         matched,
         prop_oneof![0.0f32..=1.0, any::<f32>()],
@@ -1041,15 +1066,35 @@ fn arbitrary_answer() -> impl Strategy<Value = Answer> {
         text(10_000),
         prop::collection::vec(citation, 0..40),
         prop::collection::vec(text(200), 0..10),
+        prop::option::of(text(8000)),
+        prop::collection::vec((text(3000), text(3000)), 0..4),
     )
         .prop_map(
-            |(matched, confidence, lang, summary, citations, alternatives)| Answer {
-                matched,
-                confidence,
-                lang,
-                summary,
-                citations,
-                alternatives,
+            |(matched, confidence, lang, summary, citations, alternatives, clause, more)| {
+                // Further parts of a two-question message, each with the main answer's quotes.
+                let more = more
+                    .into_iter()
+                    .map(|(clause, summary)| Answer {
+                        matched: Matched::Fact("h20-deal".into()),
+                        confidence,
+                        lang,
+                        summary,
+                        citations: citations.clone(),
+                        alternatives: Vec::new(),
+                        clause: Some(clause),
+                        more: Vec::new(),
+                    })
+                    .collect();
+                Answer {
+                    matched,
+                    confidence,
+                    lang,
+                    summary,
+                    citations,
+                    alternatives,
+                    clause,
+                    more,
+                }
             },
         )
 }

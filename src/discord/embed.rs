@@ -5,7 +5,7 @@
 
 use serenity::builder::{CreateAllowedMentions, CreateEmbed, CreateEmbedFooter};
 
-use crate::answer::{Answer, Lang, Matched};
+use crate::answer::{Answer, Citation, Lang, Matched};
 use crate::article::ArticleMeta;
 use crate::index::Index;
 use crate::render::source_line;
@@ -57,6 +57,19 @@ pub fn escape_user_text(text: &str) -> String {
     out
 }
 
+/// A quote block, and for an English reader the card's gloss under it, marked as a translation
+/// so it is never taken for the article's words.
+fn citation_block(citation: &Citation, lang: Lang) -> String {
+    let quote = quote_block(&citation.quote);
+    match (&citation.gloss, lang) {
+        (Some(gloss), Lang::En) => format!(
+            "{quote}\n*Translation (not a quote):* {}",
+            shorten(gloss, FIELD_VALUE_MAX / 2)
+        ),
+        _ => quote,
+    }
+}
+
 /// A quote block: every line of the quote prefixed with `> `.
 fn quote_block(quote: &str) -> String {
     let flat = quote.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -91,13 +104,21 @@ pub fn answer_embed(answer: &Answer, index: &Index) -> Rendered {
             ),
             PASSAGE_COLOUR,
         ),
+        Matched::Suggested => (
+            lang.pick("Queria dizer?", "Did you mean?").to_string(),
+            PASSAGE_COLOUR,
+        ),
         Matched::Nothing => (
             lang.pick("O artigo não responde a isso", "Not in the article")
                 .to_string(),
             REFUSAL_COLOUR,
         ),
+        Matched::ChitChat => ("citebot".to_string(), OK_COLOUR),
     };
-    let mut description = answer.summary.clone();
+    let mut description = match &answer.clause {
+        Some(clause) => format!("» {}\n{}", escape_user_text(clause), answer.summary),
+        None => answer.summary.clone(),
+    };
     if !answer.is_answered() && !answer.alternatives.is_empty() {
         let commands: Vec<String> = answer
             .alternatives
@@ -110,12 +131,24 @@ pub fn answer_embed(answer: &Answer, index: &Index) -> Rendered {
             commands.join(" · ")
         ));
     }
-    let fields: Vec<(String, String)> = answer
+    let mut fields: Vec<(String, String)> = answer
         .citations
         .iter()
         .take(FIELDS_MAX)
-        .map(|c| (format!("§{}", c.paragraph), quote_block(&c.quote)))
+        .map(|c| (format!("§{}", c.paragraph), citation_block(c, lang)))
         .collect();
+    // The message's other questions: one field each, headed by the part it answers.
+    for part in &answer.more {
+        let clause = part.clause.as_deref().unwrap_or_default();
+        let mut value = part.summary.clone();
+        if let Some(command) = part.fact() {
+            value = format!("`/{command}` {value}");
+        }
+        for c in &part.citations {
+            value.push_str(&format!("\n§{} {}", c.paragraph, citation_block(c, lang)));
+        }
+        fields.push((format!("» {}", escape_user_text(clause)), value));
+    }
     let footer = footer_text(meta, lang, answer);
     build(&title, &description, &fields, &footer, colour)
 }
@@ -299,6 +332,8 @@ mod tests {
             summary: crate::answer::passage_text(Lang::En).to_string(),
             citations: vec![article.citation_for(sentence)],
             alternatives: vec![],
+            clause: None,
+            more: vec![],
         };
         let value = json(&answer_embed(&passage, &index));
         let title = value["title"].as_str().expect("title");

@@ -16,12 +16,19 @@ pub fn shipped_index() -> Index {
     Index::build(responses)
 }
 
-/// One labelled question: the commands that are right for it, or none when it must be refused.
+/// One labelled message: the commands that are right for it, or none when it must be refused.
 #[derive(Debug, Clone)]
 pub struct Labelled {
     pub line: usize,
     pub question: String,
+    /// Commands that answer the (first answerable part of the) message; empty: refuse.
     pub expected: Vec<String>,
+    /// Commands that answer its other parts, when it asks several things.
+    pub also: Vec<Vec<String>>,
+    /// Small talk: no card, a friendly line.
+    pub chat: bool,
+    /// The article words whose quote should lead the answer.
+    pub lead: Option<String>,
 }
 
 impl Labelled {
@@ -30,7 +37,10 @@ impl Labelled {
     }
 }
 
-/// Reads `expected<TAB>question` lines; `refuse` means the article does not answer it.
+/// Reads `expected<TAB>question` or `expected<TAB>lead<TAB>question` lines. `expected` is a
+/// command, `a|b` (either), `refuse` (the article does not answer), `chat` (small talk), or
+/// `part;part` for a message asking two things; `lead` is `-` or the article's words that
+/// answer, parts separated by ` ;; `.
 pub fn question_set(name: &str) -> Vec<Labelled> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
@@ -40,18 +50,34 @@ pub fn question_set(name: &str) -> Vec<Labelled> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|(i, l)| {
-            let (expected, question) = l
-                .split_once('\t')
-                .unwrap_or_else(|| panic!("{}:{}: expected<TAB>question", path.display(), i + 1));
-            let expected = if expected == "refuse" {
+            let fields: Vec<&str> = l.split('\t').collect();
+            let (expected, lead, question) = match fields.as_slice() {
+                [expected, question] => (*expected, "-", *question),
+                [expected, lead, question] => (*expected, *lead, *question),
+                _ => panic!(
+                    "{}:{}: expected<TAB>[lead<TAB>]question",
+                    path.display(),
+                    i + 1
+                ),
+            };
+            let mut parts: Vec<Vec<String>> = expected
+                .split(';')
+                .filter(|p| !matches!(*p, "refuse" | "chat"))
+                .map(|p| p.split('|').map(str::to_string).collect())
+                .collect();
+            let first = if parts.is_empty() {
                 Vec::new()
             } else {
-                expected.split('|').map(str::to_string).collect()
+                parts.remove(0)
             };
+            let lead = lead.split(" ;; ").next().unwrap_or("-").trim();
             Labelled {
                 line: i + 1,
                 question: question.to_string(),
-                expected,
+                expected: first,
+                also: parts,
+                chat: expected == "chat",
+                lead: (lead != "-" && !lead.is_empty()).then(|| lead.to_string()),
             }
         })
         .collect()
@@ -64,10 +90,18 @@ pub struct Figures {
     pub in_scope_correct: usize,
     pub out_of_scope: usize,
     pub refused: usize,
-    /// Answered with the wrong card, or answered at all when it should have refused.
+    /// Answered with a wrong card, or answered at all when it should have refused.
     pub wrong: usize,
     /// In-scope questions answered with a direct passage instead of a card.
     pub passages: usize,
+    /// In-scope questions offered as "did you mean" rather than answered.
+    pub suggested: usize,
+    /// In-scope questions with an annotated lead, and those whose first quote holds it.
+    pub lead_total: usize,
+    pub lead_correct: usize,
+    /// Small-talk messages, and those answered as small talk.
+    pub chat: usize,
+    pub chat_correct: usize,
     pub misses: Vec<String>,
 }
 
@@ -79,21 +113,47 @@ impl Figures {
     pub fn refusal_rate(&self) -> f64 {
         self.refused as f64 / self.out_of_scope.max(1) as f64
     }
+
+    /// Share of the annotated in-scope questions answered with the right card whose first
+    /// quote holds the words that answer.
+    pub fn lead_accuracy(&self) -> f64 {
+        self.lead_correct as f64 / self.lead_total.max(1) as f64
+    }
+
+    pub fn wrong_rate(&self) -> f64 {
+        self.wrong as f64 / (self.in_scope + self.out_of_scope).max(1) as f64
+    }
+
+    /// The objective the tuning grid maximises and the gate reads: a wrong answer costs twice
+    /// a needless refusal.
+    pub fn objective(&self) -> f64 {
+        self.accuracy() + self.refusal_rate() - 2.0 * self.wrong_rate()
+    }
 }
 
 pub fn evaluate(index: &Index, set: &[Labelled]) -> Figures {
+    let article = &index.responses().article;
     let mut figures = Figures::default();
     for item in set {
         let answer = index.ask(&item.question, None);
-        let got = answer.fact().map(str::to_string).unwrap_or_else(|| {
+        let facts: Vec<&str> = answer.facts().collect();
+        let got = if facts.is_empty() {
             if answer.is_passage() {
-                "<passage>".into()
+                "<passage>".to_string()
+            } else if answer.is_suggested() {
+                format!("suggested {:?}", answer.alternatives)
             } else {
-                "refuse".into()
+                "refuse".to_string()
             }
-        });
+        } else {
+            facts.join("+")
+        };
         if item.is_refusal() {
             figures.out_of_scope += 1;
+            if item.chat {
+                figures.chat += 1;
+                figures.chat_correct += usize::from(answer.is_chit_chat());
+            }
             if answer.is_answered() {
                 figures.wrong += 1;
             } else {
@@ -102,17 +162,34 @@ pub fn evaluate(index: &Index, set: &[Labelled]) -> Figures {
             }
         } else {
             figures.in_scope += 1;
-            if item
-                .expected
-                .iter()
-                .any(|e| Some(e.as_str()) == answer.fact())
-            {
+            let allowed = |fact: &str| {
+                std::iter::once(&item.expected)
+                    .chain(&item.also)
+                    .any(|part| part.iter().any(|e| e == fact))
+            };
+            // Right: some answered card is one the message asks for, and none is foreign to it.
+            let right = facts.iter().any(|f| allowed(f)) && facts.iter().all(|f| allowed(f));
+            if let Some(lead) = &item.lead {
+                figures.lead_total += 1;
+                let wanted = article.locate(lead);
+                let first = answer.citations.first();
+                let leads = match (wanted, first) {
+                    (Some(w), Some(c)) => c.start < w.end && w.start < c.end,
+                    _ => false,
+                };
+                if right && leads {
+                    figures.lead_correct += 1;
+                }
+            }
+            if right {
                 figures.in_scope_correct += 1;
                 continue;
             }
             if answer.is_passage() {
                 figures.passages += 1;
-            } else if answer.fact().is_some() {
+            } else if answer.is_suggested() {
+                figures.suggested += 1;
+            } else if !facts.is_empty() {
                 figures.wrong += 1;
             }
         }

@@ -81,6 +81,8 @@ pub struct Tuning {
     pub entity_conflict_factor: f32,
     /// A card between this and `answer_threshold` is offered as "did you mean", not answered.
     pub suggest_threshold: f32,
+    /// Score factor for a card that can give the kind of answer asked but is not about it.
+    pub unasked_kind_factor: f32,
     /// Least share of the question a suggested card must cover.
     pub suggest_min_coverage: f32,
     /// How much more of a question a quote must cover to lead instead of the card's first.
@@ -107,9 +109,10 @@ impl Default for Tuning {
             unknown_weight: 4.0,
             unknown_decay: 1.0,
             suggest_threshold: 0.35,
-            context_factor: 0.5,
+            context_factor: 0.7,
             lead_margin: 0.5,
             suggest_min_coverage: 0.45,
+            unasked_kind_factor: 0.85,
             entity_conflict_factor: 0.5,
             answer_type_factor: 0.6,
         }
@@ -250,6 +253,7 @@ pub struct Index {
     when_key: Option<Key>,
     money_key: Option<Key>,
     cost_key: Option<Key>,
+    price_key: Option<Key>,
     /// Keys of the concepts that date something.
     time_keys: Vec<Key>,
     thanks_key: Option<Key>,
@@ -279,6 +283,7 @@ impl Index {
             when_key: None,
             money_key: None,
             cost_key: None,
+            price_key: None,
             time_keys: Vec::new(),
             thanks_key: None,
         };
@@ -442,6 +447,7 @@ impl Index {
         index.when_key = concept_key("when");
         index.money_key = concept_key("money");
         index.cost_key = concept_key("cost");
+        index.price_key = concept_key("price");
         index.time_keys = index
             .responses
             .lexicon
@@ -902,9 +908,13 @@ impl Index {
                     .count();
                 let has_exact = terms.iter().any(|t| t.role == Role::Exact);
                 let has_topic = terms.iter().any(|t| t.role != Role::QuestionWord);
+                // "%", "%%%", "$": symbols alone say nothing to match.
+                let says_something = terms
+                    .iter()
+                    .any(|t| t.surface.chars().any(char::is_alphanumeric));
                 let kind = if chit_chat && !has_question_word && !has_exact && known_topics <= 1 {
                     ClauseKind::ChitChat
-                } else if terms.is_empty() {
+                } else if !says_something {
                     ClauseKind::Empty
                 } else if asks || has_question_word {
                     ClauseKind::Question
@@ -916,12 +926,17 @@ impl Index {
                     .filter(|t| t.role != Role::QuestionWord && self.is_known(t))
                     .cloned()
                     .collect();
+                let topics = terms
+                    .iter()
+                    .filter(|t| matches!(t.role, Role::Content | Role::Exact))
+                    .count();
                 clauses.push(ReadClause {
                     text,
                     kind,
                     terms,
                     known,
                     has_topic,
+                    topics,
                 });
             }
         }
@@ -936,6 +951,19 @@ impl Index {
     /// yesterday and im confused why did r2 get delayed") is cut where the question word is.
     fn split_at_inner_question(&self, text: &str, asks: bool) -> Vec<(String, bool)> {
         let words: Vec<&str> = text.split_whitespace().collect();
+        // "R1 came out when and when was R2 supposed to drop": a conjunction followed by a
+        // question word starts a second question.
+        let opener = |w: &str| {
+            CLAUSE_OPENERS.contains(&fold(w.trim_matches(|c: char| !c.is_alphanumeric())).as_str())
+        };
+        if let Some(at) = (1..words.len().saturating_sub(2)).find(|&i| {
+            // Unfolded: "é" (is) is not "e" (and).
+            QUESTION_JOINERS.contains(&words[i].to_lowercase().as_str()) && opener(words[i + 1])
+        }) {
+            let mut parts = vec![(words[..at].join(" "), true)];
+            parts.extend(self.split_at_inner_question(&words[at + 1..].join(" "), asks));
+            return parts;
+        }
         if words.len() < LONG_CLAUSE_WORDS {
             return vec![(text.to_string(), asks)];
         }
@@ -1008,10 +1036,13 @@ impl Index {
                 let asks_amount = query
                     .iter()
                     .any(|t| t.role == Role::QuestionWord && self.asks_kind(t, AnswerKind::Amount));
-                let asks_cost = self
-                    .cost_key
-                    .is_some_and(|k| query.iter().any(|t| t.factor >= 1.0 && t.keys.contains(&k)));
-                if asks_amount && asks_cost && !card.states_money {
+                let names = |key: Option<Key>| {
+                    key.is_some_and(|k| {
+                        query.iter().any(|t| t.factor >= 1.0 && t.keys.contains(&k))
+                    })
+                };
+                let asks_price = names(self.price_key) || (asks_amount && names(self.cost_key));
+                if asks_price && !card.states_money {
                     score *= self.tuning.answer_type_factor;
                 }
                 for term in query {
@@ -1025,6 +1056,14 @@ impl Index {
                     }
                     if term.role == Role::QuestionWord && !self.can_answer(card, term) {
                         score *= self.tuning.answer_type_factor;
+                    } else if term.role == Role::QuestionWord
+                        && (self.asks_kind(term, AnswerKind::Amount)
+                            || self.asks_kind(term, AnswerKind::When))
+                        && !term.keys.iter().any(|k| card.primary.contains(k))
+                    {
+                        // The fact states a time, but none of the card's questions asks when:
+                        // a card that is about the date wins over one that mentions it.
+                        score *= self.tuning.unasked_kind_factor;
                     }
                     // "How many dollars" is not answered by a percentage.
                     let asks_money = self.money_key.is_some_and(|k| term.keys.contains(&k));
@@ -1199,13 +1238,18 @@ impl Index {
             let Some(corrected) = self.correct(&term.surface) else {
                 continue;
             };
-            if let Some(fixed) = self.analyze(&corrected).into_iter().next() {
-                *term = Term {
-                    factor: self.tuning.fuzzy_factor,
-                    ..fixed
-                };
+            match self.analyze(&corrected).into_iter().next() {
+                Some(fixed) => {
+                    *term = Term {
+                        factor: self.tuning.fuzzy_factor,
+                        ..fixed
+                    }
+                }
+                // A misspelt stop word ("teh") carries no meaning either.
+                None => term.keys.clear(),
             }
         }
+        terms.retain(|t| !t.keys.is_empty());
         let mut seen = HashSet::new();
         terms.retain(|t| seen.insert(t.keys.clone()));
         terms
@@ -1217,6 +1261,7 @@ impl Index {
     fn correct(&self, word: &str) -> Option<String> {
         let len = word.chars().count();
         let max_edits = match len {
+            3..=4 => return self.untranspose(word),
             0..=4 => return None,
             5..=7 => 1,
             _ => 2,
@@ -1251,6 +1296,23 @@ impl Index {
             }
         }
         best.map(|(_, _, word)| word.to_string())
+    }
+
+    /// A short word typed with two letters swapped ("waht", "teh", "qaul") is the function or
+    /// question word it spells; any other edit of a short word is too likely another word.
+    fn untranspose(&self, word: &str) -> Option<String> {
+        let chars: Vec<char> = word.chars().collect();
+        let lexicon = &self.responses.lexicon;
+        (0..chars.len() - 1).find_map(|i| {
+            let mut swapped = chars.clone();
+            swapped.swap(i, i + 1);
+            let candidate: String = swapped.into_iter().collect();
+            let known = is_stopword(&candidate)
+                || lexicon
+                    .phrase(std::slice::from_ref(&candidate))
+                    .is_some_and(|hit| lexicon.is_question_word(hit.concept));
+            (candidate != word && known).then_some(candidate)
+        })
     }
 
     /// Which language the question's own words point to, if they agree.
@@ -1461,6 +1523,9 @@ const CLAUSE_OPENERS: &[&str] = &[
     "quantas",
 ];
 
+/// Conjunctions that, followed by a question word, start a second question.
+const QUESTION_JOINERS: &[&str] = &["and", "also", "but", "or", "e", "mas", "ou", "tb", "tambem"];
+
 /// Question words that never join two clauses of a statement.
 const STRONG_CLAUSE_OPENERS: &[&str] = &[
     "why", "what", "whats", "which", "who", "where", "porque", "porquê", "pq", "qual", "quais",
@@ -1490,6 +1555,8 @@ struct ReadClause {
     known: Vec<Term>,
     /// Whether it names anything besides the kind of answer wanted.
     has_topic: bool,
+    /// How many of its terms name something (topics, numbers, codes; not question words).
+    topics: usize,
 }
 
 #[derive(Debug)]
@@ -1541,8 +1608,13 @@ impl Reading {
             query.extend(named.into_iter().cloned());
         }
         for (i, other) in self.clauses.iter().enumerate() {
-            // Another question is asked on its own; the rest of the message is context.
-            if i == clause || matches!(other.kind, ClauseKind::ChitChat | ClauseKind::Question) {
+            // Another question is asked on its own, unless this one names almost nothing ("and
+            // how much is that in dollars?"); the rest of the message is context.
+            let elliptical = i + 1 == clause && self.clauses[clause].topics <= 1;
+            if i == clause
+                || other.kind == ClauseKind::ChitChat
+                || (other.kind == ClauseKind::Question && !elliptical)
+            {
                 continue;
             }
             for term in &other.known {
@@ -1649,4 +1721,160 @@ fn answer_sentences(text: &str) -> Vec<&str> {
         sentences.push(last);
     }
     sentences
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::OnceLock;
+
+    fn shipped() -> &'static Index {
+        static INDEX: OnceLock<Index> = OnceLock::new();
+        INDEX.get_or_init(|| {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("responses");
+            Index::build(Responses::load(&dir).expect("the shipped responses are valid"))
+        })
+    }
+
+    fn kinds(message: &str) -> Vec<(String, ClauseKind)> {
+        shipped()
+            .read(message)
+            .clauses
+            .into_iter()
+            .map(|c| (c.text, c.kind))
+            .collect()
+    }
+
+    #[test]
+    fn a_preamble_is_context_and_the_question_is_scored() {
+        let reading = shipped()
+            .read("ok so I read a thread yesterday — now I'm confused. why was r2 delayed?");
+        let focus = reading.focus();
+        assert_eq!(focus.len(), 1);
+        assert_eq!(reading.clauses[focus[0]].text, "why was r2 delayed");
+        let query = reading.query_for(focus[0], 0.5);
+        let unknown = query.iter().filter(|t| !shipped().is_known(t)).count();
+        assert_eq!(
+            unknown, 0,
+            "the preamble's unknown words are not in the query: {query:?}"
+        );
+    }
+
+    #[test]
+    fn a_run_on_preamble_is_cut_at_its_question_word() {
+        let found =
+            kinds("ok so i read about this yesterday and im confused why did r2 get delayed");
+        assert_eq!(
+            found.last().map(|c| c.0.as_str()),
+            Some("why did r2 get delayed")
+        );
+        assert_eq!(found.last().map(|c| c.1), Some(ClauseKind::Question));
+    }
+
+    #[test]
+    fn a_conjunction_before_a_question_word_starts_a_second_question() {
+        let found = kinds("R1 came out when and when was R2 supposed to drop?");
+        let texts: Vec<&str> = found.iter().map(|c| c.0.as_str()).collect();
+        assert_eq!(texts, ["R1 came out when", "when was R2 supposed to drop"]);
+        // "é" (is) is not "e" (and).
+        assert_eq!(kinds("CANN é oq nesse contexto?").len(), 1);
+    }
+
+    #[test]
+    fn como_inside_a_statement_does_not_cut_it() {
+        let found = kinds(
+            "os media estatais chineses descreveram os GPUs H20 como inseguros e desatualizados?",
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+    }
+
+    #[test]
+    fn a_short_follow_up_is_read_with_its_question() {
+        let found = kinds("quais empresas foram pressionadas a nao usar H20? bytedance? alibaba?");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].0.ends_with("bytedance? alibaba") || found[0].0.ends_with("bytedance alibaba"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn thanks_and_questions_about_the_bot_are_chit_chat() {
+        for message in [
+            "thanks citebot, you helped a lot",
+            "valeu mano",
+            "who made you?",
+            "oi, tudo bem?",
+        ] {
+            let answer = shipped().ask(message, None);
+            assert!(answer.is_chit_chat(), "{message}: {answer:?}");
+        }
+        let answer = shipped().ask("thanks! and when is r2 coming out?", None);
+        assert_eq!(answer.fact(), Some("r2-release-date"));
+    }
+
+    #[test]
+    fn tag_questions_and_filler_weigh_nothing() {
+        let reading =
+            shipped().read("they never managed a full training run on ascend, did they? lol");
+        for clause in &reading.clauses {
+            assert!(
+                clause
+                    .terms
+                    .iter()
+                    .all(|t| !["did they", "lol"].contains(&t.surface.as_str())),
+                "{clause:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_question_naming_no_model_is_about_the_one_named_before() {
+        let answer = shipped().ask("R2 vai ser open source? e quanto custou treinar ele?", None);
+        assert!(
+            answer.facts().all(|f| f != "r1-training"),
+            "R1's cost is not R2's: {answer:?}"
+        );
+    }
+
+    #[test]
+    fn a_price_is_not_answered_by_a_percentage() {
+        let answer = shipped().ask("quanto custa uma H20?", None);
+        assert!(!answer.is_answered(), "{answer:?}");
+        let answer = shipped().ask("how much did R1 cost to train?", None);
+        assert_eq!(answer.fact(), Some("r1-training"));
+    }
+
+    #[test]
+    fn short_words_with_two_letters_swapped_are_read_as_meant() {
+        assert_eq!(shipped().correct("teh").as_deref(), Some("the"));
+        assert_eq!(
+            shipped().correct("nome"),
+            None,
+            "no other edit of a short word"
+        );
+    }
+
+    #[test]
+    fn a_suggestion_needs_the_card_to_cover_most_of_the_question() {
+        let answer = shipped().ask("who is the ceo of deepseek?", None);
+        assert!(
+            !answer.is_answered() && !answer.is_suggested(),
+            "{answer:?}"
+        );
+    }
+
+    #[test]
+    fn the_quote_that_answers_leads_and_the_card_order_stands_otherwise() {
+        let answer = shipped().ask("how many GPUs was R1 trained on?", None);
+        assert!(answer.citations[0].quote.contains("2048"), "{answer:?}");
+        let command = shipped()
+            .fact_answer("r1-training", Lang::En)
+            .expect("card");
+        let card = shipped().card("r1-training").expect("card");
+        assert_eq!(
+            command.citations, card.citations,
+            "a fact command keeps the card's order"
+        );
+    }
 }

@@ -70,8 +70,12 @@ impl From<LangArg> for Lang {
 }
 
 fn main() -> ExitCode {
-    // A .env file fills in what the real environment lacks; the real environment wins.
-    let _ = dotenvy::dotenv();
+    // A .env file fills in what the real environment lacks; the real environment wins. It is
+    // read before the command line, whose defaults come from the environment.
+    if let Err(err) = load_dotenv(std::path::Path::new(".env")) {
+        eprintln!("citebot: {err:#}");
+        return ExitCode::FAILURE;
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -80,6 +84,85 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A question line keeps at most this many bytes (the index reads 1,000 characters); the rest of
+/// a longer line is skipped without being held in memory.
+const MAX_LINE_BYTES: usize = 4 * citebot::index::MAX_QUESTION_CHARS;
+
+/// Reads one line (without its `\n`), keeping its first `max` bytes and discarding the rest, cut
+/// back to a character boundary if the cut fell inside one. `None` at the end of the input.
+fn read_bounded_line(input: &mut impl BufRead, max: usize) -> std::io::Result<Option<Vec<u8>>> {
+    let mut line = Vec::new();
+    let mut saw_any = false;
+    let mut truncated = false;
+    loop {
+        let buffer = input.fill_buf()?;
+        if buffer.is_empty() {
+            break;
+        }
+        saw_any = true;
+        let (chunk, done) = match buffer.iter().position(|&b| b == b'\n') {
+            Some(end) => (&buffer[..end], Some(end + 1)),
+            None => (buffer, None),
+        };
+        let room = max.saturating_sub(line.len());
+        truncated |= chunk.len() > room;
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let consumed = done.unwrap_or(buffer.len());
+        input.consume(consumed);
+        if done.is_some() {
+            break;
+        }
+    }
+    if truncated {
+        if let Err(err) = std::str::from_utf8(&line) {
+            if err.error_len().is_none() {
+                line.truncate(err.valid_up_to());
+            }
+        }
+    }
+    Ok(saw_any.then_some(line))
+}
+
+/// Loads `.env` whole or not at all: a malformed line is an error naming its line (never its
+/// text, which may hold the token), instead of silently dropping it and every line after it.
+fn load_dotenv(path: &std::path::Path) -> Result<()> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
+    };
+    let mut variables = Vec::new();
+    let mut problems = Vec::new();
+    let mut searched_from = 0;
+    for item in dotenvy::from_read_iter(text.as_bytes()) {
+        match item {
+            Ok(pair) => variables.push(pair),
+            Err(dotenvy::Error::LineParse(line, at)) => {
+                let found = text[searched_from..]
+                    .find(line.trim_end())
+                    .map(|i| i + searched_from);
+                let number = found.map_or(0, |i| text[..i].lines().count() + 1);
+                searched_from = found.map_or(searched_from, |i| i + line.len().min(text.len() - i));
+                problems.push(format!(
+                    "{}:{number}: cannot parse this line (at character {}); fix it or comment it out with # (see .env.example)",
+                    path.display(),
+                    at + 1
+                ));
+            }
+            Err(err) => problems.push(format!("{}: {err}", path.display())),
+        }
+    }
+    if !problems.is_empty() {
+        anyhow::bail!("{}", problems.join("\n"));
+    }
+    for (key, value) in variables {
+        if std::env::var_os(&key).is_none() {
+            std::env::set_var(key, value);
+        }
+    }
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -120,10 +203,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if question == "-" {
                 let stdin = std::io::stdin();
                 let mut stdout = std::io::stdout().lock();
-                for line in stdin.lock().lines() {
-                    let line = line.context("reading questions from stdin")?;
-                    let answer = index.ask(&line, lang);
-                    writeln!(stdout, "{}", render::json(&answer))?;
+                let mut input = stdin.lock();
+                let mut number = 0;
+                while let Some(line) = read_bounded_line(&mut input, MAX_LINE_BYTES)
+                    .context("reading questions from stdin")?
+                {
+                    number += 1;
+                    match std::str::from_utf8(&line) {
+                        Ok(question) => {
+                            let answer = index.ask(question.trim_end_matches('\r'), lang);
+                            writeln!(stdout, "{}", render::json(&answer))?;
+                        }
+                        // One bad line gets its own error object; the batch goes on.
+                        Err(err) => writeln!(
+                            stdout,
+                            "{}",
+                            serde_json::json!({"error": format!("line is not UTF-8: {err}"), "line": number})
+                        )?,
+                    }
                 }
                 return Ok(ExitCode::SUCCESS);
             }
@@ -151,7 +248,11 @@ fn run_bot(responses: &std::path::Path) -> Result<ExitCode> {
     let config = config?;
     let index = load(responses)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(citebot::discord::run(config, std::sync::Arc::new(index)))?;
+    let result = runtime.block_on(citebot::discord::run(config, std::sync::Arc::new(index)));
+    // Whatever is still running (a reconnect back-off, a reply past its grace) is dropped, not
+    // waited for: SIGTERM ends the process within seconds in every state.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    result?;
     Ok(ExitCode::SUCCESS)
 }
 

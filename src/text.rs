@@ -8,11 +8,13 @@
 use std::sync::OnceLock;
 
 use rust_stemmers::{Algorithm, Stemmer};
-use unicode_normalization::char::{decompose_canonical, is_combining_mark};
+use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
 use crate::answer::Lang;
 
-/// Lowercases and strips accents: "Inferência" -> "inferencia".
+/// Lowercases, strips accents and folds compatibility forms: "Inferência" -> "inferencia",
+/// fullwidth "Ｒ２" and "R₂" -> "r2"; zero-width characters and soft hyphens vanish, so a word
+/// split by an invisible character is still the word.
 pub fn fold(text: &str) -> String {
     let mut folded = String::with_capacity(text.len());
     for c in text.chars() {
@@ -20,9 +22,12 @@ pub fn fold(text: &str) -> String {
             folded.push(c.to_ascii_lowercase());
             continue;
         }
-        // Canonical decomposition, one character at a time, keeping only the base letters:
-        // the same as NFD with its combining marks dropped, without NFD's reordering buffer.
-        decompose_canonical(c, |part| {
+        if crate::reader::is_format_char(c) {
+            continue;
+        }
+        // Compatibility decomposition, one character at a time, keeping only the base letters:
+        // NFKD with its combining marks dropped, without NFKD's reordering buffer.
+        decompose_compatible(c, |part| {
             if !is_combining_mark(part) {
                 folded.extend(part.to_lowercase());
             }
@@ -552,7 +557,18 @@ mod tests {
         assert_eq!(fold("Inferência ÁÉÇ"), "inferencia aec");
         // Decomposed input (e + combining acute) folds the same as precomposed.
         assert_eq!(fold("Infere\u{0302}ncia"), "inferencia");
-        assert_eq!(fold("ŒUVRE ß ǅ"), "œuvre ß ǆ");
+        // Compatibility folding splits the digraph ǅ into its letters.
+        assert_eq!(fold("ŒUVRE ß ǅ"), "œuvre ß dz");
+    }
+
+    #[test]
+    fn compatibility_forms_and_invisible_characters_fold_away() {
+        assert_eq!(fold("Ｒ２ R₂ ＨＵＡＷＥＩ"), "r2 r2 huawei");
+        assert_eq!(
+            fold("atra\u{200B}sou adi\u{00AD}ado\u{FEFF}"),
+            "atrasou adiado"
+        );
+        assert_eq!(texts(&tokenize("H₂0? ｈ２０")), ["h20", "h20"]);
     }
 
     #[test]

@@ -236,3 +236,113 @@ fn a_missing_responses_folder_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn explain_shows_the_clauses_read_and_the_one_scored() {
+    let out = citebot()
+        .args([
+            "ask",
+            "--explain",
+            "ok so I read a thread yesterday. why was r2 delayed?",
+        ])
+        .output()
+        .expect("run citebot");
+    let explained = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        explained.contains("clause 0 Statement \"ok so I read a thread yesterday\""),
+        "{explained}"
+    );
+    assert!(
+        explained.contains("clause 1 Question \"why was r2 delayed\"  <- scored"),
+        "{explained}"
+    );
+    assert!(explained.contains("card /why-r2-delayed"), "{explained}");
+}
+
+#[test]
+fn a_malformed_env_line_is_an_error_naming_its_line_and_not_its_text() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join(".env"),
+        "CITEBOT_COOLDOWN=off\nTHIS LINE IS BROKEN\nDISCORD_TOKEN=secret.token.value\n",
+    )
+    .expect("write .env");
+    let out = Command::new(env!("CARGO_BIN_EXE_citebot"))
+        .current_dir(dir.path())
+        .env_remove("DISCORD_TOKEN")
+        .env(
+            "CITEBOT_RESPONSES",
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("responses"),
+        )
+        .args(["ask", "h20 deal"])
+        .output()
+        .expect("run citebot");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a broken .env must not be half-loaded"
+    );
+    assert!(
+        stderr.contains(".env:2: cannot parse this line"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("secret"),
+        "never echo .env values: {stderr}"
+    );
+    assert!(
+        !stderr.contains("BROKEN"),
+        "never echo .env lines: {stderr}"
+    );
+}
+
+#[test]
+fn ask_batch_reports_a_bad_line_and_goes_on_in_bounded_memory() {
+    let mut input: Vec<u8> = b"quando sai o r2?\n\xff\xfe not utf-8\n".to_vec();
+    // A 20 MB line with no question in reach: read in bounded memory, answered as a question.
+    input.extend(std::iter::repeat_n(b'a', 20 * 1024 * 1024));
+    input.extend_from_slice(b"\nwho is the ceo?\n");
+    let mut child = citebot()
+        .args(["ask", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run citebot");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().expect("output");
+    writer.join().expect("writer").expect("write stdin");
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 4, "{lines:#?}");
+    assert_eq!(lines[0]["fact"], "r2-release-date");
+    assert_eq!(lines[1]["line"], 2);
+    assert!(lines[1]["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("UTF-8")));
+    assert_eq!(lines[2]["answered"], false);
+    assert_eq!(lines[3]["answered"], false, "the batch goes on after both");
+}
+
+#[test]
+fn invisible_and_compatibility_characters_do_not_hide_a_word_and_symbols_alone_are_refused() {
+    for question in [
+        "atra\u{200B}sou o r2?",
+        "R₂ atrasou porquê",
+        "porque o Ｒ２ atrasou",
+    ] {
+        assert_eq!(
+            ask_json(question, &[])["fact"],
+            "why-r2-delayed",
+            "{question:?}"
+        );
+    }
+    for question in ["%", "%%%", "%s", "$"] {
+        let answer = ask_json(question, &[]);
+        assert_eq!(answer["answered"], false, "{question:?}: {answer}");
+        assert_eq!(answer["suggested"], false, "{question:?}: {answer}");
+    }
+}

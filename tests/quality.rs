@@ -9,9 +9,12 @@ use common::{evaluate, question_set, shipped_index};
 const MIN_IN_SCOPE_ACCURACY: f64 = 0.95;
 const MIN_REFUSAL_RATE: f64 = 0.90;
 
+/// The sets the constants are tuned on; the held-out sets are only measured.
+const DEV_SETS: [&str; 3] = ["devset.tsv", "devset2.tsv", "devset3.tsv"];
+
 fn report(name: &str, figures: &common::Figures) {
     println!(
-        "{name}: in-scope top-1 {}/{} = {:.3}; out-of-scope refused {}/{} = {:.3}; wrong answers {}; direct passages for in-scope {}",
+        "{name}: in-scope top-1 {}/{} = {:.3}; out-of-scope refused {}/{} = {:.3}; wrong answers {} ({:.3}); leading quote {}/{} = {:.3}; suggested {}; passages {}; chit-chat {}/{}",
         figures.in_scope_correct,
         figures.in_scope,
         figures.accuracy(),
@@ -19,8 +22,20 @@ fn report(name: &str, figures: &common::Figures) {
         figures.out_of_scope,
         figures.refusal_rate(),
         figures.wrong,
+        figures.wrong_rate(),
+        figures.lead_correct,
+        figures.lead_total,
+        figures.lead_accuracy(),
+        figures.suggested,
         figures.passages,
+        figures.chat_correct,
+        figures.chat,
     );
+    if std::env::var_os("CITEBOT_SHOW_MISSES").is_some() {
+        for miss in &figures.misses {
+            println!("  {miss}");
+        }
+    }
 }
 
 #[test]
@@ -29,11 +44,16 @@ fn dev_set_meets_the_quality_gate() {
     let set = question_set("devset.tsv");
     let figures = evaluate(&index, &set);
     report("dev set", &figures);
-    if std::env::var_os("CITEBOT_SHOW_MISSES").is_some() {
-        for miss in &figures.misses {
-            println!("  {miss}");
-        }
-    }
+    assert!(
+        figures.lead_total >= 150,
+        "the dev set's in-scope questions are annotated with the words that answer them"
+    );
+    // Measured 131/157 = 0.834; the issue's target of 0.93 is not reached (see README).
+    assert!(
+        figures.lead_accuracy() >= 0.82,
+        "leading-quote accuracy {:.3} < 0.82",
+        figures.lead_accuracy()
+    );
     assert!(
         figures.in_scope >= 110 && figures.out_of_scope >= 40,
         "the dev set is too small"
@@ -81,20 +101,22 @@ fn dev_set_covers_every_card_and_is_not_copied_from_them() {
                 .collect::<String>(),
         )
     };
-    let every_set = ["devset.tsv", "devset2.tsv", "holdout.tsv"]
-        .map(question_set)
-        .concat();
-    for item in &every_set {
-        let dev = normalise(&item.question);
-        for card in index.cards() {
-            for (_, paraphrase) in card.questions() {
-                assert_ne!(
-                    dev,
-                    normalise(paraphrase),
-                    "question at line {} of a question set is copied from /{}",
-                    item.line,
-                    card.command
-                );
+    // The blind sets (devset3, holdout3) were written by authors who never saw the cards: a
+    // question identical to a paraphrase there is a coincidence, not a copy ("what did chinese
+    // state media say about the H20" is both), so they are not checked.
+    for name in ["devset.tsv", "devset2.tsv", "holdout.tsv"] {
+        for item in &question_set(name) {
+            let dev = normalise(&item.question);
+            for card in index.cards() {
+                for (_, paraphrase) in card.questions() {
+                    assert_ne!(
+                        dev,
+                        normalise(paraphrase),
+                        "question at {name}:{} is copied from /{}",
+                        item.line,
+                        card.command
+                    );
+                }
             }
         }
     }
@@ -109,11 +131,6 @@ fn second_dev_set_is_measured() {
     let index = shipped_index();
     let figures = evaluate(&index, &question_set("devset2.tsv"));
     report("dev set 2", &figures);
-    if std::env::var_os("CITEBOT_SHOW_MISSES").is_some() {
-        for miss in &figures.misses {
-            println!("  {miss}");
-        }
-    }
     assert!(
         figures.accuracy() >= 0.85,
         "in-scope accuracy {:.3}",
@@ -121,6 +138,67 @@ fn second_dev_set_is_measured() {
     );
     assert!(
         figures.refusal_rate() >= 0.80,
+        "refusal rate {:.3}",
+        figures.refusal_rate()
+    );
+}
+
+/// The third dev set: 165 messages written blind (the author read only the article) in the
+/// styles of Discord chat, 40% of them out of scope. Untouched it scored 0.250 in-scope and 0.800
+/// refused (the release before the question reader); it has since been used for the reader, the
+/// lexicon and the tuning grid. Its gates hold today's figures with one or two messages of slack:
+/// they are below the issue's targets (0.85 / 0.90 / leading quote 0.80), which are not met.
+#[test]
+fn chat_style_dev_set_meets_its_gate() {
+    let index = shipped_index();
+    let figures = evaluate(&index, &question_set("devset3.tsv"));
+    report("dev set 3", &figures);
+    assert!(
+        figures.in_scope >= 90 && figures.out_of_scope >= 60,
+        "the set is too small"
+    );
+    assert!(
+        figures.accuracy() >= 0.61,
+        "in-scope accuracy {:.3}",
+        figures.accuracy()
+    );
+    assert!(
+        figures.refusal_rate() >= 0.88,
+        "refusal rate {:.3}",
+        figures.refusal_rate()
+    );
+    assert!(
+        figures.wrong_rate() <= 0.08,
+        "wrong answers {:.3}",
+        figures.wrong_rate()
+    );
+    assert!(
+        figures.lead_accuracy() >= 0.53,
+        "leading quote {:.3}",
+        figures.lead_accuracy()
+    );
+    assert!(
+        figures.chat_correct + 1 >= figures.chat,
+        "chit-chat {}/{}",
+        figures.chat_correct,
+        figures.chat
+    );
+}
+
+/// Written blind like the third dev set and never tuned on: only its figures are reported,
+/// with a floor that catches a collapse.
+#[test]
+fn chat_style_held_out_set_is_measured() {
+    let index = shipped_index();
+    let figures = evaluate(&index, &question_set("holdout3.tsv"));
+    report("held-out set 3", &figures);
+    assert!(
+        figures.accuracy() >= 0.50,
+        "in-scope accuracy {:.3}",
+        figures.accuracy()
+    );
+    assert!(
+        figures.refusal_rate() >= 0.60,
         "refusal rate {:.3}",
         figures.refusal_rate()
     );
@@ -144,52 +222,48 @@ fn held_out_set_is_measured() {
     );
 }
 
-/// Where the scoring constants come from: a grid over the dev set (never the held-out set).
+/// Where the scoring constants come from: a grid over the three dev sets (never a held-out
+/// set), each set weighing the same, maximising the objective the gates read.
 /// Run with `cargo test --release --test quality -- --ignored --nocapture tune`.
 #[test]
 #[ignore]
-fn tune_on_the_dev_set() {
+fn tune_on_the_dev_sets() {
     use citebot::index::Tuning;
     use citebot::{Index, Responses};
     let responses = Responses::load(&common::responses_dir()).expect("valid responses");
-    let mut set = question_set("devset.tsv");
-    set.extend(question_set("devset2.tsv"));
+    let sets = DEV_SETS.map(question_set);
     let mut results = Vec::new();
-    for threshold in [0.5, 0.55, 0.6] {
-        for answer_type_factor in [0.8, 0.6, 0.4] {
-            for coverage_weight in [0.6, 0.7] {
-                for unknown in [4.0, 5.0] {
+    for answer_threshold in [0.4, 0.45, 0.5, 0.55] {
+        for context_factor in [0.3, 0.5, 0.7] {
+            for unknown_decay in [0.5, 0.7, 1.0] {
+                for unknown_weight in [3.0, 4.0] {
                     for card_weight in [0.3, 0.5] {
                         let tuning = Tuning {
-                            answer_threshold: threshold,
-                            answer_type_factor,
-                            coverage_weight,
-                            unknown_weight: unknown,
+                            answer_threshold,
+                            context_factor,
+                            unknown_decay,
+                            unknown_weight,
                             card_weight,
                             ..Tuning::default()
                         };
                         let index = Index::with_tuning(responses.clone(), tuning);
-                        let figures = evaluate(&index, &set);
-                        // A wrong answer (a card for a question it does not answer) is the
-                        // worst failure: it counts twice as much as a needless refusal.
-                        let asked = (figures.in_scope + figures.out_of_scope) as f64;
-                        let objective = figures.accuracy() + figures.refusal_rate()
-                            - 2.0 * figures.wrong as f64 / asked;
-                        results.push((
-                            objective,
-                            figures.accuracy(),
-                            figures.refusal_rate(),
-                            figures.wrong,
-                            tuning,
-                        ));
+                        let figures: Vec<common::Figures> =
+                            sets.iter().map(|set| evaluate(&index, set)).collect();
+                        let objective = figures.iter().map(common::Figures::objective).sum::<f64>()
+                            / figures.len() as f64;
+                        results.push((objective, figures, tuning));
                     }
                 }
             }
         }
     }
     results.sort_by(|a, b| b.0.total_cmp(&a.0));
-    for (objective, accuracy, refusal, wrong, tuning) in results.iter().take(12) {
-        println!("{objective:.3} acc {accuracy:.3} refusal {refusal:.3} wrong {wrong} {tuning:?}");
+    for (objective, figures, tuning) in results.iter().take(10) {
+        let per_set: Vec<String> = figures
+            .iter()
+            .map(|f| format!("{:.3}/{:.3}/{}", f.accuracy(), f.refusal_rate(), f.wrong))
+            .collect();
+        println!("{objective:.3} {} {tuning:?}", per_set.join(" "));
     }
 }
 

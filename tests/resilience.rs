@@ -603,3 +603,48 @@ async fn every_kind_of_broken_edit_keeps_the_previous_index_serving() {
         assert!(bot.wait_log("responses reloaded", WAIT), "{}", bot.output());
     }
 }
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_discord_is_unreachable_exits_0_within_5_s_and_the_log_says_why() {
+    let base = format!("http://127.0.0.1:{}", closed_port());
+    let mut bot = Bot::start(
+        &base,
+        "MTIz.fake.token",
+        &common::responses_dir(),
+        &[("CITEBOT_SHARDS", "0-0/1")],
+    );
+    assert!(
+        bot.wait_log("Discord is unreachable", Duration::from_secs(20)),
+        "no plain word that Discord is unreachable\n{}",
+        bot.output()
+    );
+    bot.signal("TERM");
+    let started = std::time::Instant::now();
+    let status = bot
+        .wait_exit(Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("still running 5 s after SIGTERM\n{}", bot.output()));
+    assert!(status.success(), "exit {status:?}\n{}", bot.output());
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_reconnecting_exits_0_within_5_s() {
+    let sim = simulator().await;
+    let mut bot = bot_on(&sim, &common::responses_dir(), &[]).await;
+    // The gateway drops and every new handshake is held: the bot is reconnecting.
+    sim.hold_handshakes(true);
+    sim.close_gateway(4000, "unknown error")
+        .expect("close 4000");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    bot.signal("TERM");
+    let status = bot
+        .wait_exit(Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("still running 5 s after SIGTERM\n{}", bot.output()));
+    assert!(status.success(), "exit {status:?}\n{}", bot.output());
+}

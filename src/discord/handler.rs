@@ -39,6 +39,11 @@ impl BotState {
         }
     }
 
+    /// Whether any shard has had READY.
+    pub fn is_connected(&self) -> bool {
+        self.bot_user.get().is_some()
+    }
+
     pub fn index(&self) -> Arc<Index> {
         self.index
             .read()

@@ -106,23 +106,26 @@ pub async fn run(config: BotConfig, index: Arc<Index>) -> Result<(), BotError> {
         .await
         .map_err(|e| BotError::Client(Box::new(e)))?;
     let shard_manager = client.shard_manager.clone();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        info!("shutting down");
-        shard_manager.shutdown_all().await;
-    });
     tokio::spawn(watch_responses(
         config.responses.clone(),
         config.reload_interval,
-        state,
+        state.clone(),
     ));
-    let started = match config.shards {
-        ShardPlan::Auto => client.start_autosharded().await,
-        ShardPlan::Range { first, last, total } => {
-            info!(first, last, total, "starting a range of shards");
-            // serenity 0.12 reads this range's end as inclusive ("up to and including").
-            #[allow(clippy::range_minus_one)]
-            client.start_shard_range(first..last, total).await
+    tokio::spawn(warn_while_unreachable(
+        state,
+        config.api_base.clone(),
+        UNREACHABLE_AFTER,
+    ));
+    // The signal races the client itself, not only its shards: while the gateway is unreachable
+    // serenity retries forever and `shutdown_all` has nothing to stop.
+    let started = tokio::select! {
+        started = start(&mut client, config.shards) => started,
+        () = shutdown_signal() => {
+            info!("shutting down");
+            if tokio::time::timeout(SHUTDOWN_GRACE, shard_manager.shutdown_all()).await.is_err() {
+                warn!("shards did not stop within {SHUTDOWN_GRACE:?}; exiting anyway");
+            }
+            return Ok(());
         }
     };
     started.map_err(|err| match err {
@@ -136,6 +139,41 @@ pub async fn run(config: BotConfig, index: Arc<Index>) -> Result<(), BotError> {
         }
         other => BotError::Client(Box::new(other)),
     })
+}
+
+/// In-flight replies get this long to finish once a shutdown is asked for.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+/// Without a gateway session after this long, the log says Discord is unreachable.
+const UNREACHABLE_AFTER: Duration = Duration::from_secs(10);
+
+async fn start(client: &mut serenity::Client, shards: ShardPlan) -> Result<(), serenity::Error> {
+    match shards {
+        ShardPlan::Auto => client.start_autosharded().await,
+        ShardPlan::Range { first, last, total } => {
+            info!(first, last, total, "starting a range of shards");
+            // serenity 0.12 reads this range's end as inclusive ("up to and including").
+            #[allow(clippy::range_minus_one)]
+            client.start_shard_range(first..last, total).await
+        }
+    }
+}
+
+/// Says plainly, and again every so often, that no gateway session could be opened: serenity's
+/// own retries log only transport errors.
+async fn warn_while_unreachable(state: Arc<BotState>, api_base: Option<String>, after: Duration) {
+    let mut waited = Duration::ZERO;
+    loop {
+        tokio::time::sleep(after).await;
+        waited += after;
+        if state.is_connected() {
+            return;
+        }
+        let target = api_base.as_deref().unwrap_or("discord.com");
+        warn!(
+            "Discord is unreachable: no gateway session after {}s (REST base {target}); still retrying. Check the network and DISCORD_API_BASE",
+            waited.as_secs()
+        );
+    }
 }
 
 /// Reloads `responses/` when it changes (polled) or on SIGHUP; a broken change is logged with

@@ -19,6 +19,15 @@ pub const MAX_DESCRIPTION_CHARS: usize = 100;
 pub const MAX_ANSWER_CHARS: usize = 600;
 pub const MIN_QUESTIONS_PER_LANG: usize = 8;
 pub const MAX_CITATIONS: usize = 3;
+/// The commands citebot registers besides one per card, with their pt-BR names: a card may not
+/// take one of these names (Discord rejects two commands of one name at registration).
+pub const BUILT_IN_COMMANDS: [(&str, &str); 3] = [
+    ("ask", "perguntar"),
+    ("facts", "factos"),
+    ("source", "fonte"),
+];
+/// Discord registers at most this many chat-input (slash) commands per application.
+pub const MAX_CHAT_INPUT_COMMANDS: usize = 100;
 /// A gloss is shown under its quote, in an embed field of at most 1024 characters.
 pub const MAX_GLOSS_CHARS: usize = 400;
 /// A quote shorter than this cannot stand as evidence ("a", "R2").

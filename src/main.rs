@@ -80,10 +80,27 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("citebot: {err:#}");
+            eprintln!("citebot: {}", describe(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes on one line, each said once: serenity and hyper repeat their cause in
+/// their own message ("error sending request: error sending request: ...").
+fn describe(err: &anyhow::Error) -> String {
+    let mut said = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if said.contains(text.trim()) {
+            continue;
+        }
+        if !said.is_empty() {
+            said.push_str(": ");
+        }
+        said.push_str(&text);
+    }
+    said
 }
 
 /// A question line keeps at most this many bytes (the index reads 1,000 characters); the rest of

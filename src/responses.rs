@@ -15,10 +15,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::article::{Article, ArticleMeta};
-use crate::facts::{parse_card, FactCard};
+use crate::facts::{parse_card, FactCard, BUILT_IN_COMMANDS, MAX_CHAT_INPUT_COMMANDS};
 use crate::lexicon::Lexicon;
 use crate::problem::{line_of, Problem, Problems};
-use crate::text::{collapse_whitespace, fold};
+use crate::text::{is_stopword, tokenize};
 
 /// A valid responses folder.
 #[derive(Debug, Clone)]
@@ -109,7 +109,25 @@ fn load_article(dir: &Path, problems: &mut Vec<Problem>) -> Option<Article> {
             problems.push(Problem::error(&text_path, 1, "the article is empty"));
             None
         }
-        Ok(text) => Some(Article::new(meta, text)),
+        Ok(text) => {
+            let article = Article::new(meta, text);
+            let lines = article
+                .text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .count();
+            if article.paragraphs.len() < lines {
+                problems.push(Problem::warning(
+                    &text_path,
+                    1,
+                    format!(
+                        "{lines} lines of text make only {} paragraph(s): paragraphs (§N) are blocks separated by blank lines; put a blank line between paragraphs",
+                        article.paragraphs.len()
+                    ),
+                ));
+            }
+            Some(article)
+        }
         Err(err) => {
             problems.push(Problem::error(
                 &text_path,
@@ -124,11 +142,24 @@ fn load_article(dir: &Path, problems: &mut Vec<Problem>) -> Option<Article> {
 fn load_cards(dir: &Path, article: &Article, problems: &mut Vec<Problem>) -> Vec<FactCard> {
     let facts_dir = dir.join("facts");
     let mut paths: Vec<PathBuf> = match fs::read_dir(&facts_dir) {
-        Ok(entries) => entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
-            .collect(),
+        Ok(entries) => {
+            let mut cards = Vec::new();
+            for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+                let extension = path.extension().and_then(|e| e.to_str());
+                if extension == Some("toml") && path.is_file() {
+                    cards.push(path);
+                } else if path.is_dir() || extension.is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+                {
+                    // Silently skipping a card someone meant to add hides it from them.
+                    problems.push(Problem::error(
+                        &path,
+                        1,
+                        "not read: a card is a file facts/<command>.toml (lowercase .toml, no subfolders)",
+                    ));
+                }
+            }
+            cards
+        }
         Err(err) => {
             problems.push(Problem::error(
                 &facts_dir,
@@ -142,7 +173,22 @@ fn load_cards(dir: &Path, article: &Article, problems: &mut Vec<Problem>) -> Vec
     let mut cards = Vec::new();
     let mut names: HashMap<String, (PathBuf, usize)> = HashMap::new();
     let mut questions: HashMap<String, (PathBuf, usize)> = HashMap::new();
-    for path in paths {
+    let built_in: Vec<&str> = BUILT_IN_COMMANDS
+        .iter()
+        .flat_map(|(en, pt)| [*en, *pt])
+        .collect();
+    let room = MAX_CHAT_INPUT_COMMANDS - BUILT_IN_COMMANDS.len();
+    for (position, path) in paths.into_iter().enumerate() {
+        if position == room {
+            problems.push(Problem::error(
+                &path,
+                1,
+                format!(
+                    "too many cards: Discord registers at most {MAX_CHAT_INPUT_COMMANDS} slash commands, {} of them built in, so at most {room} cards",
+                    BUILT_IN_COMMANDS.len()
+                ),
+            ));
+        }
         let source = match fs::read_to_string(&path) {
             Ok(source) => source,
             Err(err) => {
@@ -159,6 +205,15 @@ fn load_cards(dir: &Path, article: &Article, problems: &mut Vec<Problem>) -> Vec
         };
         let mut duplicate = false;
         for (name, line) in &parsed.name_lines {
+            if built_in.contains(&name.as_str()) {
+                problems.push(Problem::error(
+                    &path,
+                    *line,
+                    format!("name `{name}` is a built-in command of citebot's; pick another"),
+                ));
+                duplicate = true;
+                continue;
+            }
             if let Some((other, other_line)) = names.get(name) {
                 if other != &path {
                     problems.push(Problem::error(
@@ -176,7 +231,7 @@ fn load_cards(dir: &Path, article: &Article, problems: &mut Vec<Problem>) -> Vec
             names.insert(name.clone(), (path.clone(), *line));
         }
         for (question, line) in &parsed.question_lines {
-            let key = collapse_whitespace(&fold(question));
+            let key = paraphrase_key(question);
             if let Some((other, other_line)) = questions.get(&key) {
                 if other != &path {
                     problems.push(Problem::error(
@@ -206,6 +261,17 @@ fn load_cards(dir: &Path, article: &Article, problems: &mut Vec<Problem>) -> Vec
     }
     cards.sort_by(|a, b| a.command.cmp(&b.command));
     cards
+}
+
+/// A question as the index sees it: folded, without punctuation or stop words. Two questions
+/// with one key are one question to the index, whatever their accents and punctuation.
+fn paraphrase_key(question: &str) -> String {
+    tokenize(question)
+        .into_iter()
+        .filter(|t| !is_stopword(&t.text))
+        .map(|t| t.text)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn uncited_paragraphs(dir: &Path, article: &Article, cards: &[FactCard]) -> Vec<Problem> {

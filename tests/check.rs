@@ -284,3 +284,112 @@ fn with_no_card_for_it_a_matching_sentence_is_quoted_as_a_direct_passage() {
     let quote = citations[0]["quote"].as_str().expect("quote");
     assert!(article.contains(quote), "the passage is verbatim: {quote}");
 }
+
+#[test]
+fn a_card_may_not_take_a_built_in_commands_name_in_either_language() {
+    let copy = Copy::new();
+    let card = copy.card("why-r2-delayed");
+    let line = copy.edit(&card, "\"atraso-r2\"", "\"ask\"");
+    assert_rejected(&copy, &card, line, "name `ask` is a built-in command");
+    let copy = Copy::new();
+    let card = copy.card("why-r2-delayed");
+    let line = copy.edit(
+        &card,
+        "command_pt = \"porque-r2-atrasou\"",
+        "command_pt = \"fonte\"",
+    );
+    assert_rejected(&copy, &card, line, "name `fonte` is a built-in command");
+}
+
+/// A minimal valid card named `name`, quoting the article's first sentence.
+fn generated_card(name: &str) -> String {
+    let questions = |lang: &str| -> String {
+        (0..8)
+            .map(|i| format!("\"{lang} question {name} number{i}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "command = \"{name}\"\ncommand_pt = \"{name}-pt\"\n[description]\nen = \"Generated {name}\"\npt = \"Gerado {name}\"\n[questions]\nen = [{}]\npt = [{}]\n[answer]\nen = \"A generated answer.\"\npt = \"Uma resposta gerada.\"\n[[citations]]\nquote = \"A aposta da China na sua soberania tecnológica\"\n",
+        questions("en"),
+        questions("pt")
+    )
+}
+
+#[test]
+fn more_cards_than_discord_registers_are_refused_at_the_first_one_past_the_limit() {
+    let copy = Copy::new();
+    // 12 shipped cards + 85 = 97 cards: with /ask, /facts and /source, exactly 100 commands.
+    for i in 0..85 {
+        let name = format!("zz-generated-{i:03}");
+        std::fs::write(copy.card(&name), generated_card(&name)).expect("write card");
+    }
+    let (ok, out) = copy.check();
+    assert!(ok, "97 cards fit:\n{out}");
+    let name = "zz-generated-085";
+    std::fs::write(copy.card(name), generated_card(name)).expect("write card");
+    assert_rejected(&copy, &copy.card(name), 1, "too many cards");
+}
+
+#[test]
+fn paraphrases_equal_once_folded_are_reported_with_both_places() {
+    let copy = Copy::new();
+    let card = copy.card("why-r2-delayed");
+    let line = copy.edit(
+        &card,
+        "\"Why was DeepSeek's R2 delayed?\",",
+        "\"Why was DeepSeek's R2 delayed?\", \"ÁCORDO   h20!!\",",
+    );
+    let (ok, out) = copy.check();
+    assert!(!ok, "{out}");
+    let location = format!("{}:{line}: error:", card.display());
+    let other = format!("{}:", copy.card("h20-deal").display());
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(&location) && l.contains("also in") && l.contains(&other)),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_article_without_blank_lines_between_paragraphs_is_warned_about() {
+    let copy = Copy::new();
+    let text_path = copy.root.join("article.pt.txt");
+    let text = std::fs::read_to_string(&text_path).expect("article");
+    std::fs::write(&text_path, text.replace("\n\n", "\n")).expect("write");
+    let (_, out) = copy.check();
+    let location = format!("{}:1: warning:", text_path.display());
+    assert!(
+        out.lines().any(|l| l.starts_with(&location)
+            && l.contains("paragraphs (§N) are blocks separated by blank lines")),
+        "{out}"
+    );
+}
+
+#[test]
+fn cards_in_subfolders_or_with_an_uppercase_extension_are_errors_not_ignored() {
+    let copy = Copy::new();
+    let sub = copy.root.join("facts").join("sub");
+    std::fs::create_dir_all(&sub).expect("mkdir");
+    std::fs::write(sub.join("x.toml"), generated_card("x")).expect("write");
+    let upper = copy.root.join("facts").join("extra.TOML");
+    std::fs::write(&upper, generated_card("extra")).expect("write");
+    assert_rejected(&copy, &sub, 1, "not read");
+    assert_rejected(&copy, &upper, 1, "not read");
+}
+
+#[test]
+fn a_quote_too_short_to_say_anything_is_refused() {
+    let copy = Copy::new();
+    let card = copy.card("h20-deal");
+    let text = std::fs::read_to_string(&card).expect("card");
+    let start = text.find("quote = \"").expect("a quote");
+    let end = start + text[start..].find('\n').expect("end of line");
+    let line = text[..start].matches('\n').count() + 1;
+    std::fs::write(
+        &card,
+        format!("{}quote = \"a\"{}", &text[..start], &text[end..]),
+    )
+    .expect("write");
+    assert_rejected(&copy, &card, line, "shorter than");
+}

@@ -346,3 +346,40 @@ fn invisible_and_compatibility_characters_do_not_hide_a_word_and_symbols_alone_a
         assert_eq!(answer["suggested"], false, "{question:?}: {answer}");
     }
 }
+
+#[test]
+fn startup_errors_say_each_cause_once() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    for (env, repeated) in [
+        (
+            vec![("DISCORD_API_BASE", base.as_str())],
+            "Error while sending HTTP request",
+        ),
+        (vec![("CITEBOT_COOLDOWN", "bogus")], "invalid cooldown"),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = Command::new(env!("CARGO_BIN_EXE_citebot"))
+            .current_dir(dir.path())
+            .env("DISCORD_TOKEN", "MTIz.fake.token")
+            .env(
+                "CITEBOT_RESPONSES",
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("responses"),
+            )
+            .envs(env)
+            .arg("run")
+            .output()
+            .expect("run citebot");
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr
+            .lines()
+            .rfind(|l| l.starts_with("citebot:"))
+            .unwrap_or_else(|| panic!("no error line: {stderr}"));
+        assert_eq!(last.matches(repeated).count(), 1, "{last}");
+    }
+}

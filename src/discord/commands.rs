@@ -4,11 +4,12 @@
 use serenity::builder::{CreateCommand, CreateCommandOption};
 use serenity::model::application::CommandOptionType;
 
+use crate::facts::BUILT_IN_COMMANDS;
 use crate::index::Index;
 
-pub const ASK: &str = "ask";
-pub const FACTS: &str = "facts";
-pub const SOURCE: &str = "source";
+pub const ASK: &str = BUILT_IN_COMMANDS[0].0;
+pub const FACTS: &str = BUILT_IN_COMMANDS[1].0;
+pub const SOURCE: &str = BUILT_IN_COMMANDS[2].0;
 pub const QUESTION_OPTION: &str = "question";
 pub const PRIVATE_OPTION: &str = "private";
 /// Discord's longest string option.
@@ -41,7 +42,7 @@ pub fn all(index: &Index) -> Vec<CreateCommand> {
     commands.push(
         CreateCommand::new(ASK)
             .description("Ask anything about the article; answers quote it with §N")
-            .name_localized("pt-BR", "perguntar")
+            .name_localized("pt-BR", BUILT_IN_COMMANDS[0].1)
             .description_localized(
                 "pt-BR",
                 "Pergunta o que quiseres sobre o artigo; as respostas citam-no com §N",
@@ -63,13 +64,13 @@ pub fn all(index: &Index) -> Vec<CreateCommand> {
     commands.push(
         CreateCommand::new(FACTS)
             .description("List the fact commands")
-            .name_localized("pt-BR", "factos")
+            .name_localized("pt-BR", BUILT_IN_COMMANDS[1].1)
             .description_localized("pt-BR", "Lista os comandos de factos"),
     );
     commands.push(
         CreateCommand::new(SOURCE)
             .description("The article citebot quotes, and how citations work")
-            .name_localized("pt-BR", "fonte")
+            .name_localized("pt-BR", BUILT_IN_COMMANDS[2].1)
             .description_localized(
                 "pt-BR",
                 "O artigo que o citebot cita, e como funcionam as citações",

@@ -24,23 +24,25 @@ struct RedactingStderr {
 }
 
 impl<'a> MakeWriter<'a> for RedactingStderr {
-    type Writer = Redacting;
+    type Writer = Redacting<std::io::Stderr>;
 
-    fn make_writer(&'a self) -> Redacting {
+    fn make_writer(&'a self) -> Redacting<std::io::Stderr> {
         Redacting {
             secret: self.secret.clone(),
             buffer: Vec::new(),
+            sink: std::io::stderr(),
         }
     }
 }
 
-/// Buffers one event's line and writes it with the secret replaced, on flush or drop.
-struct Redacting {
+/// Buffers one event's line and writes it to `sink` with the secret replaced, on flush or drop.
+struct Redacting<W: Write> {
     secret: String,
     buffer: Vec<u8>,
+    sink: W,
 }
 
-impl Write for Redacting {
+impl<W: Write> Write for Redacting<W> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         self.buffer.extend_from_slice(bytes);
         Ok(bytes.len())
@@ -57,12 +59,54 @@ impl Write for Redacting {
         } else {
             text
         };
-        std::io::stderr().write_all(text.as_bytes())
+        self.sink.write_all(text.as_bytes())
     }
 }
 
-impl Drop for Redacting {
+impl<W: Write> Drop for Redacting<W> {
     fn drop(&mut self) {
         let _ = self.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redacted(secret: &str, lines: &[&str]) -> String {
+        let mut sink = Vec::new();
+        {
+            let mut writer = Redacting {
+                secret: secret.to_string(),
+                buffer: Vec::new(),
+                sink: &mut sink,
+            };
+            for line in lines {
+                writer.write_all(line.as_bytes()).expect("buffered");
+            }
+        }
+        String::from_utf8(sink).expect("utf-8")
+    }
+
+    #[test]
+    fn the_token_is_redacted_even_when_written_in_pieces() {
+        let token = "MTIzNDU2.Gabcde.secret-part-of-the-token";
+        let out = redacted(
+            token,
+            &[
+                "Authorization: Bot MTIzNDU2.Gab",
+                "cde.secret-part-of-the-token\n",
+            ],
+        );
+        assert!(!out.contains("secret-part"), "{out}");
+        assert_eq!(out, "Authorization: Bot [redacted]\n");
+    }
+
+    #[test]
+    fn lines_without_the_token_pass_unchanged() {
+        assert_eq!(
+            redacted("MTIzNDU2.Gabcde.secret", &["answered latency_ms=0.4\n"]),
+            "answered latency_ms=0.4\n"
+        );
     }
 }

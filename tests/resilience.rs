@@ -37,6 +37,19 @@ async fn bot_on(sim: &Simulator, responses: &Path, env: &[(&str, &str)]) -> Bot 
     bot
 }
 
+/// Every reply, notices included, allows no mention at all.
+fn assert_pings_nobody(payload: &Value) {
+    let mentions = &payload["allowed_mentions"];
+    assert_eq!(mentions["parse"], json!([]), "{payload}");
+    for list in ["users", "roles"] {
+        assert!(
+            mentions[list].as_array().is_none_or(Vec::is_empty),
+            "{payload}"
+        );
+    }
+    assert_ne!(mentions["replied_user"], json!(true), "{payload}");
+}
+
 /// Sends `/h20-deal` and asserts it is answered exactly once.
 async fn answered_once(sim: &Simulator, bot: &Bot, what: &str) {
     let (id, interaction) = sim.slash_command("h20-deal").build();
@@ -200,7 +213,8 @@ async fn rest_errors_are_logged_and_the_next_interaction_works() {
         "{}",
         bot.output()
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Longer than both 429 back-offs (2 x 500 ms): a retry of the 500 would have come by now.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
     let tries = sim
         .requests()
         .iter()
@@ -282,6 +296,7 @@ async fn free_questions_are_rate_limited_per_user_but_fact_commands_are_not() {
             .contains("Slow down"),
         "{limited}"
     );
+    assert_pings_nobody(&limited);
     let other = ask(&sim, "why was r2 delayed?", bob).await;
     assert!(
         other["embeds"][0]["description"].is_string(),
@@ -319,6 +334,9 @@ async fn free_questions_are_rate_limited_per_user_but_fact_commands_are_not() {
         .filter(|r| r["content"].as_str().unwrap_or("").contains("Slow down"))
         .count();
     assert_eq!((answers, notices), (1, 1), "{replies:?}");
+    for reply in &replies {
+        assert_pings_nobody(reply);
+    }
     assert!(
         sim.wait_channel_messages(channel, 3, Duration::from_millis(800))
             .await
@@ -417,9 +435,16 @@ async fn hot_reload_keeps_the_last_good_index_and_registers_new_cards() {
     );
     answered_once(&sim, &bot, "reloads").await;
 
-    // SIGHUP forces a reload even without a change.
+    // SIGHUP forces a reload even without a change: the reload itself is awaited, not the line
+    // saying a signal came.
+    let reloads = |output: &str| output.matches("responses reloaded").count();
+    let before = reloads(&bot.output());
     bot.signal("HUP");
-    assert!(bot.wait_log("SIGHUP", WAIT), "{}", bot.output());
+    let deadline = std::time::Instant::now() + WAIT;
+    while reloads(&bot.output()) == before && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(reloads(&bot.output()), before + 1, "{}", bot.output());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -34,11 +34,26 @@ pub fn status_of(err: &serenity::Error) -> Option<u16> {
 pub async fn deliver<T, F, Fut>(
     route: &'static str,
     deadline: Option<Instant>,
-    mut send: F,
+    send: F,
 ) -> Option<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = serenity::Result<T>>,
+{
+    deliver_with(route, deadline, send, status_of).await
+}
+
+/// [`deliver`] for any error type whose HTTP status `status` tells.
+async fn deliver_with<T, E, F, Fut>(
+    route: &'static str,
+    deadline: Option<Instant>,
+    mut send: F,
+    status: impl Fn(&E) -> Option<u16>,
+) -> Option<T>
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
 {
     let mut attempt = 0;
     loop {
@@ -49,7 +64,7 @@ where
         match tokio::time::timeout(limit, send()).await {
             Ok(Ok(value)) => return Some(value),
             Ok(Err(err)) => {
-                let status = status_of(&err);
+                let status = status(&err);
                 warn!(route, status = status.unwrap_or(0), attempt, error = %err, "Discord did not accept the request");
                 let retryable = status == Some(429) && attempt < MAX_RETRIES;
                 let in_time = deadline.is_none_or(|d| Instant::now() + RATE_LIMIT_BACKOFF < d);
@@ -75,5 +90,52 @@ where
                 return None;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failed call with this HTTP status.
+    struct Failed(u16);
+
+    impl std::fmt::Display for Failed {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "HTTP {}", self.0)
+        }
+    }
+
+    /// Calls `deliver_with` on a sender that always fails with `status`; returns the calls made.
+    async fn calls_with(status: u16, window: Duration) -> usize {
+        let calls = std::cell::Cell::new(0);
+        let result: Option<()> = deliver_with(
+            "test",
+            Some(Instant::now() + window),
+            || {
+                calls.set(calls.get() + 1);
+                std::future::ready(Err(Failed(status)))
+            },
+            |failed: &Failed| Some(failed.0),
+        )
+        .await;
+        assert!(result.is_none());
+        calls.get()
+    }
+
+    #[tokio::test]
+    async fn a_429_near_the_end_of_the_window_is_not_retried() {
+        assert_eq!(calls_with(429, RATE_LIMIT_BACKOFF / 2).await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_429_with_time_left_is_retried_at_most_twice() {
+        let window = RATE_LIMIT_BACKOFF * (MAX_RETRIES + 2);
+        assert_eq!(calls_with(429, window).await, 1 + MAX_RETRIES as usize);
+    }
+
+    #[tokio::test]
+    async fn a_500_is_never_retried() {
+        assert_eq!(calls_with(500, Duration::from_secs(3)).await, 1);
     }
 }

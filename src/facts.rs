@@ -11,7 +11,7 @@ use toml::Spanned;
 
 use crate::answer::{Citation, Lang};
 use crate::article::Article;
-use crate::problem::{line_of, Problem};
+use crate::problem::{line_of, Lines, Problem};
 use crate::text::collapse_whitespace;
 
 pub const MAX_NAME_CHARS: usize = 32;
@@ -161,7 +161,8 @@ pub fn parse_card(
         }
     };
     let mut problems = Vec::new();
-    let line = |span: std::ops::Range<usize>| line_of(source, span.start);
+    let lines = Lines::new(source);
+    let line = |span: std::ops::Range<usize>| lines.line_of(span.start);
 
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     if stem != raw.command.get_ref() {

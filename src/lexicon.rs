@@ -13,7 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::answer::Lang;
-use crate::problem::{line_of, Problem};
+use crate::problem::{line_of, Lines, Problem};
 use crate::text::{stems, tokenize};
 
 #[derive(Deserialize)]
@@ -87,6 +87,7 @@ impl Lexicon {
             )]
         })?;
         let mut lexicon = Lexicon::default();
+        let lines = Lines::new(source);
         let mut problems = Vec::new();
         let mut first_seen: HashMap<Vec<String>, (String, usize)> = HashMap::new();
         let mut stem_owner_pt: HashMap<String, Option<ConceptId>> = HashMap::new();
@@ -101,7 +102,7 @@ impl Lexicon {
                 (None, &raw.any),
             ] {
                 for word in words {
-                    let line = line_of(source, word.span().start);
+                    let line = lines.line_of(word.span().start);
                     let tokens: Vec<String> = tokenize(word.get_ref())
                         .into_iter()
                         .map(|t| t.text)

@@ -22,12 +22,20 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// A problem at `path:line`. The message is kept on one line (the TOML parser's messages
+    /// span several), so every line of `citebot check`'s output starts with its `path:line`.
     pub fn error(path: &Path, line: usize, message: impl Into<String>) -> Problem {
+        let message: String = message.into();
         Problem {
             path: path.to_path_buf(),
             line,
             severity: Severity::Error,
-            message: message.into(),
+            message: message
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join("; "),
         }
     }
 
@@ -94,4 +102,47 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
+}
+
+/// Line numbers of many offsets in one text: the line starts are found once, then each lookup is
+/// a binary search (a card with thousands of questions made `line_of` quadratic).
+pub struct Lines {
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    pub fn new(text: &str) -> Lines {
+        let starts = std::iter::once(0)
+            .chain(
+                text.bytes()
+                    .enumerate()
+                    .filter(|(_, b)| *b == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .collect();
+        Lines { starts }
+    }
+
+    /// The 1-based line holding `offset`.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&start| start <= offset)
+    }
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::*;
+
+    #[test]
+    fn lines_agree_with_line_of() {
+        let text = "a\nbc\n\nd";
+        let lines = Lines::new(text);
+        for offset in 0..=text.len() + 2 {
+            assert_eq!(
+                lines.line_of(offset.min(text.len())),
+                line_of(text, offset),
+                "{offset}"
+            );
+        }
+    }
 }

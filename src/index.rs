@@ -45,6 +45,13 @@ fn question_prefix(question: &str) -> &str {
     }
 }
 
+/// Concepts of `lexicon.toml` that scoring rules name: how many, when, who, where (answer
+/// kinds), money, cost and price (a price needs a fact that states money), thanks (small talk).
+/// `citebot check` rejects a lexicon that lacks one.
+pub const SCORER_CONCEPTS: &[&str] = &[
+    "amount", "when", "who", "where", "money", "cost", "price", "thanks",
+];
+
 /// Question-word concepts that ask for one kind of fact (a number, a date, a person, a place);
 /// "why" and "how" are open and fit many cards.
 const SPECIFIC_ANSWER_TYPES: &[&str] = &["who", "where"];

@@ -430,3 +430,16 @@ fn a_card_with_thousands_of_questions_is_checked_in_linear_time() {
         started.elapsed()
     );
 }
+
+#[test]
+fn a_lexicon_without_a_concept_the_scorer_needs_is_refused() {
+    let copy = Copy::new();
+    let lexicon = copy.root.join("lexicon.toml");
+    copy.edit(&lexicon, "\nprice = {", "\nprices_renamed = {");
+    assert_rejected(
+        &copy,
+        &lexicon,
+        1,
+        "the scorer needs a concept named `price`",
+    );
+}

@@ -233,7 +233,7 @@ fn tune_on_the_dev_sets() {
     let responses = Responses::load(&common::responses_dir()).expect("valid responses");
     let sets = DEV_SETS.map(question_set);
     let mut results = Vec::new();
-    for answer_threshold in [0.4, 0.45, 0.5, 0.55] {
+    for answer_threshold in [0.5, 0.55, 0.6, 0.65, 0.7] {
         for context_factor in [0.3, 0.5, 0.7] {
             for unknown_decay in [0.5, 0.7, 1.0] {
                 for unknown_weight in [3.0, 4.0] {

@@ -334,18 +334,40 @@ impl Index {
                     weight: 0.0,
                 });
             }
-            let secondary_texts = [card.answer.en.as_str(), card.answer.pt.as_str()]
-                .into_iter()
-                .chain(card.citations.iter().map(|c| c.quote.as_str()))
-                .chain(card.citations.iter().filter_map(|c| c.gloss.as_deref()));
-            for text in secondary_texts {
+            // The card's fact: its quotes with their glosses, and its answer sentence by sentence.
+            // Each piece is analysed once; together they are the card's secondary vocabulary.
+            let citation_texts: Vec<String> = card
+                .citations
+                .iter()
+                .map(|c| match &c.gloss {
+                    Some(gloss) => format!("{} {gloss}", c.quote),
+                    None => c.quote.clone(),
+                })
+                .collect();
+            let mut pieces: Vec<(String, HashSet<Key>)> = Vec::new();
+            let sentence_texts = [Lang::Pt, Lang::En].map(|lang| {
+                answer_sentences(card.answer.get(lang))
+                    .into_iter()
+                    .map(str::to_string)
+            });
+            let [pt_sentences, en_sentences] = sentence_texts;
+            let pt_sentences: Vec<String> = pt_sentences.collect();
+            let en_sentences: Vec<String> = en_sentences.collect();
+            for text in citation_texts
+                .iter()
+                .chain(&pt_sentences)
+                .chain(&en_sentences)
+            {
+                let mut keys = HashSet::new();
                 for term in index.analyze_building(text) {
                     vocabulary.insert(term.surface.clone());
                     if term.role == Role::Exact && code_family(&term.surface).is_some() {
                         codes.insert(term.surface.clone());
                     }
-                    secondary.extend(term.keys.iter().copied());
+                    keys.extend(term.keys.iter().copied());
                 }
+                secondary.extend(keys.iter().copied());
+                pieces.push((text.clone(), keys));
             }
             let states_number = [card.answer.en.as_str(), card.answer.pt.as_str()]
                 .into_iter()
@@ -360,23 +382,16 @@ impl Index {
             let states_time = time_keys.iter().any(|k| secondary.contains(k));
             let money_key = index.interned.get("c:money").copied();
             let states_money = money_key.is_some_and(|k| secondary.contains(&k));
-            let citations = card
-                .citations
-                .iter()
-                .map(|c| {
-                    let text = match &c.gloss {
-                        Some(gloss) => format!("{} {gloss}", c.quote),
-                        None => c.quote.clone(),
-                    };
-                    index.piece(text, &time_keys)
-                })
-                .collect();
-            let answer_sentences = [Lang::Pt, Lang::En].map(|lang| {
-                answer_sentences(card.answer.get(lang))
-                    .into_iter()
-                    .map(|s| index.piece(s.to_string(), &time_keys))
-                    .collect()
+            let mut pieces = pieces.into_iter().map(|(text, keys)| PieceProfile {
+                states_number: states_a_number(&text),
+                states_time: time_keys.iter().any(|k| keys.contains(k)),
+                keys,
+                text,
             });
+            let citations: Vec<PieceProfile> = pieces.by_ref().take(citation_texts.len()).collect();
+            let pt_pieces: Vec<PieceProfile> = pieces.by_ref().take(pt_sentences.len()).collect();
+            let en_pieces: Vec<PieceProfile> = pieces.collect();
+            let answer_sentences = [pt_pieces, en_pieces];
             index.cards.push(CardProfile {
                 primary,
                 secondary,
@@ -467,21 +482,6 @@ impl Index {
             .filter_map(|name| index.interned.get(&format!("c:{name}")).copied())
             .collect();
         index
-    }
-
-    /// Analyses a piece of a card for ranking within the card.
-    fn piece(&mut self, text: String, time_keys: &[Key]) -> PieceProfile {
-        let keys: HashSet<Key> = self
-            .analyze_building(&text)
-            .into_iter()
-            .flat_map(|t| t.keys)
-            .collect();
-        PieceProfile {
-            states_number: states_a_number(&text),
-            states_time: time_keys.iter().any(|k| keys.contains(k)),
-            keys,
-            text,
-        }
     }
 
     /// Whether a question word asks for this kind of answer.

@@ -68,10 +68,11 @@ impl Responses {
                 Lexicon::default()
             }
         };
+        // A broken article does not hide the cards' own problems.
+        let cards = load_cards(dir, article.as_ref(), &mut problems);
         let Some(article) = article else {
             return Err(Problems(problems));
         };
-        let cards = load_cards(dir, &article, &mut problems);
         if problems
             .iter()
             .all(|p| p.severity != crate::problem::Severity::Error)
@@ -155,7 +156,7 @@ fn load_article(dir: &Path, problems: &mut Vec<Problem>) -> Option<Article> {
     }
 }
 
-fn load_cards(dir: &Path, article: &Article, problems: &mut Vec<Problem>) -> Vec<FactCard> {
+fn load_cards(dir: &Path, article: Option<&Article>, problems: &mut Vec<Problem>) -> Vec<FactCard> {
     let facts_dir = dir.join("facts");
     let mut paths: Vec<PathBuf> = match fs::read_dir(&facts_dir) {
         Ok(entries) => {

@@ -443,3 +443,14 @@ fn a_lexicon_without_a_concept_the_scorer_needs_is_refused() {
         "the scorer needs a concept named `price`",
     );
 }
+
+#[test]
+fn a_broken_article_does_not_hide_the_cards_problems() {
+    let copy = Copy::new();
+    let meta = copy.root.join("article.toml");
+    let meta_line = copy.edit(&meta, "title = ", "titel = ");
+    let card = copy.card("why-r2-delayed");
+    let card_line = copy.edit(&card, "\"atraso-r2\"", "\"Not A Valid Name\"");
+    assert_rejected(&copy, &meta, meta_line, "invalid article metadata");
+    assert_rejected(&copy, &card, card_line, "not a valid Discord command name");
+}

@@ -46,10 +46,12 @@ fn question_prefix(question: &str) -> &str {
 }
 
 /// Concepts of `lexicon.toml` that scoring rules name: how many, when, who, where (answer
-/// kinds), money, cost and price (a price needs a fact that states money), thanks (small talk).
+/// kinds), money, cost and price (a price needs a fact that states money), thanks (small talk),
+/// negation, succeed and fail ("didn't work" is a failure).
 /// `citebot check` rejects a lexicon that lacks one.
 pub const SCORER_CONCEPTS: &[&str] = &[
-    "amount", "when", "who", "where", "money", "cost", "price", "thanks",
+    "amount", "when", "who", "where", "money", "cost", "price", "thanks", "negation", "succeed",
+    "fail",
 ];
 
 /// Question-word concepts that ask for one kind of fact (a number, a date, a person, a place);
@@ -261,6 +263,9 @@ pub struct Index {
     money_key: Option<Key>,
     cost_key: Option<Key>,
     price_key: Option<Key>,
+    negation_key: Option<Key>,
+    succeed_key: Option<Key>,
+    fail_key: Option<Key>,
     /// Keys of the concepts that date something.
     time_keys: Vec<Key>,
     thanks_key: Option<Key>,
@@ -291,6 +296,9 @@ impl Index {
             money_key: None,
             cost_key: None,
             price_key: None,
+            negation_key: None,
+            succeed_key: None,
+            fail_key: None,
             time_keys: Vec::new(),
             thanks_key: None,
         };
@@ -470,6 +478,9 @@ impl Index {
         index.money_key = concept_key("money");
         index.cost_key = concept_key("cost");
         index.price_key = concept_key("price");
+        index.negation_key = concept_key("negation");
+        index.succeed_key = concept_key("succeed");
+        index.fail_key = concept_key("fail");
         index.time_keys = index
             .responses
             .lexicon
@@ -1257,9 +1268,30 @@ impl Index {
             }
         }
         terms.retain(|t| !t.keys.is_empty());
+        self.negate_success(&mut terms);
         let mut seen = HashSet::new();
         terms.retain(|t| seen.insert(t.keys.clone()));
         terms
+    }
+
+    /// "não funcionou", "n deu certo", "didn't succeed": a negation right before a word of success
+    /// is one word of failure, whatever the wording.
+    fn negate_success(&self, terms: &mut Vec<Term>) {
+        let (Some(negation), Some(succeed), Some(fail)) =
+            (self.negation_key, self.succeed_key, self.fail_key)
+        else {
+            return;
+        };
+        let mut i = 0;
+        while i + 1 < terms.len() {
+            if terms[i].keys == [negation] && terms[i + 1].keys == [succeed] {
+                let surface = format!("{} {}", terms[i].surface, terms[i + 1].surface);
+                terms[i + 1].keys = vec![fail];
+                terms[i + 1].surface = surface;
+                terms.remove(i);
+            }
+            i += 1;
+        }
     }
 
     /// The closest known word within a typo's distance: 1 edit for words of 5-7 letters, 2 from
@@ -1841,6 +1873,20 @@ mod tests {
         assert!(
             answer.facts().all(|f| f != "r1-training"),
             "R1's cost is not R2's: {answer:?}"
+        );
+    }
+
+    #[test]
+    fn a_negated_success_is_a_failure() {
+        let reading = shipped().read("pq n funcionou treinar na huawei");
+        let fail = shipped().fail_key.expect("the shipped lexicon has `fail`");
+        let terms = &reading.clauses[0].terms;
+        assert!(terms.iter().any(|t| t.keys == [fail]), "{terms:?}");
+        assert!(
+            terms
+                .iter()
+                .all(|t| Some(t.keys[0]) != shipped().negation_key),
+            "{terms:?}"
         );
     }
 

@@ -344,6 +344,39 @@ async fn a_mention_in_a_direct_message_is_answered_there() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_direct_message_is_a_question_but_a_plain_channel_message_is_not() {
+    let (sim, _bot) = running_bot().await;
+    let dm = sim.config().dm_channel_id;
+    let (message_id, message) = sim.message(dm, "quando sai o r2?").in_dm().build();
+    sim.dispatch_message_create(message)
+        .await
+        .expect("dispatch");
+    let reply = sim
+        .wait_channel_message(dm, WAIT)
+        .await
+        .expect("a DM needs no mention");
+    assert_eq!(
+        reply["message_reference"]["message_id"].as_str(),
+        Some(message_id.to_string().as_str())
+    );
+    assert_no_pings(&reply);
+    let channel = sim.config().channel_id;
+    let (_, message) = sim
+        .message(channel, "quando sai o r2?")
+        .in_guild(sim.config().guild_id)
+        .build();
+    sim.dispatch_message_create(message)
+        .await
+        .expect("dispatch");
+    assert!(
+        sim.wait_channel_message(channel, Duration::from_millis(800))
+            .await
+            .is_err(),
+        "a channel message without a mention is not for citebot"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn everyone_and_role_mentions_in_a_question_ping_nobody() {
     let (sim, _bot) = running_bot().await;
     let channel = sim.config().channel_id;

@@ -127,7 +127,12 @@ impl EventHandler for Handler {
         let Some(&bot) = self.state.bot_user.get() else {
             return;
         };
-        if message.author.bot || message.author.id == bot || !mentions(&message, bot) {
+        // In a DM every message is a question; elsewhere only those that mention the bot.
+        // Other bots and webhooks are never answered (two bots could answer each other forever).
+        let from_a_person =
+            !message.author.bot && message.webhook_id.is_none() && message.author.id != bot;
+        let addressed = message.guild_id.is_none() || mentions(&message, bot);
+        if !from_a_person || !addressed {
             return;
         }
         let span = info_span!("mention", channel = %message.channel_id, id = %message.id);

@@ -26,7 +26,9 @@ pub fn strip_markup(message: &str) -> String {
     while let Some(c) = rest.chars().next() {
         if c == '<' {
             if let Some(len) = discord_token_len(rest) {
-                out.push(' ');
+                // A custom emoji ends what was said before it, as a unicode emoji does.
+                let emoji = rest.starts_with("<:") || rest.starts_with("<a:");
+                out.push(if emoji { '\n' } else { ' ' });
                 rest = &rest[len..];
                 continue;
             }
@@ -76,6 +78,11 @@ pub fn is_format_char(c: char) -> bool {
     ) || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Pictographs and symbols used as emoji (faces, hands, hearts, objects, dingbats).
+fn is_emoji(c: char) -> bool {
+    matches!(c, '\u{1F300}'..='\u{1FAFF}' | '\u{2600}'..='\u{27BF}' | '\u{1F000}'..='\u{1F2FF}')
+}
+
 /// Splits a message (markup already stripped) into clauses.
 pub fn clauses(text: &str) -> Vec<Clause> {
     let mut clauses = Vec::new();
@@ -105,6 +112,8 @@ pub fn clauses(text: &str) -> Vec<Clause> {
                 flush(&mut current, true);
             }
             '!' | ';' | '…' | '\n' | '—' | '–' => flush(&mut current, false),
+            // Chat ends sentences with emoji ("...fiquei boiando 😅 o atraso foi culpa...").
+            _ if is_emoji(c) => flush(&mut current, false),
             '.' => {
                 // A decimal point ("5.576") or an abbreviation inside a word ("u.s.") is not
                 // a sentence end; an ellipsis or a full stop followed by a space is.
@@ -259,6 +268,22 @@ mod tests {
                 ("why was r2 delayed", true),
                 ("and when is it out", true),
                 ("thanks", false),
+            ]
+        );
+    }
+
+    #[test]
+    fn emoji_end_a_clause() {
+        let found = clauses(&strip_markup(
+            "meu chefe perguntou hj 😅 o atraso foi culpa dos chips? <:kekw:123456789012345678> valeu",
+        ));
+        let texts: Vec<&str> = found.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "meu chefe perguntou hj",
+                "o atraso foi culpa dos chips",
+                "valeu"
             ]
         );
     }

@@ -86,6 +86,10 @@ async fn replied_in(sim: &Simulator, channel: u64, guild: Option<u64>, text: &st
         Some(message_id.to_string().as_str()),
         "a reply to the question"
     );
+    assert_eq!(
+        reply["message_reference"]["fail_if_not_exists"], false,
+        "a deleted question still gets its answer"
+    );
     assert_no_pings(&reply);
     reply
 }
@@ -242,16 +246,42 @@ async fn ask_answers_in_the_users_locale_and_refuses_what_the_article_does_not_s
     let index = common::shipped_index();
     let card = index.card("why-r2-delayed").expect("card");
 
+    // A public answer shows the question above it, so the channel sees what was asked.
     let data = ask_in(&sim, "why was R2 delayed?", "en-US").await;
-    assert_eq!(embed(&data)["description"], card.answer.en);
+    assert_eq!(
+        embed(&data)["description"],
+        format!("» why was R2 delayed?\n{}", card.answer.en)
+    );
     assert_no_pings(&data);
 
     let data = ask_in(&sim, "porque o r2 atrasou", "pt-BR").await;
-    assert_eq!(embed(&data)["description"], card.answer.pt);
+    assert_eq!(
+        embed(&data)["description"],
+        format!("» porque o r2 atrasou\n{}", card.answer.pt)
+    );
+
     assert!(embed(&data)["footer"]["text"]
         .as_str()
         .expect("footer")
         .starts_with("Fonte"));
+
+    // The question is the user's text: escaped, shortened, and pinging nobody.
+    let long = format!(
+        "**why** was R2 delayed @everyone <@&123456789012345678>? {}",
+        "x ".repeat(300)
+    );
+    let asked = ask_in(&sim, &long, "en-US").await;
+    let shown = embed(&asked)["description"]
+        .as_str()
+        .expect("text")
+        .to_string();
+    let first_line = shown.lines().next().expect("the question");
+    assert!(
+        first_line.starts_with("» \\*\\*why\\*\\* was R2 delayed @\u{200b}everyone"),
+        "{first_line}"
+    );
+    assert!(first_line.chars().count() < 300, "{first_line}");
+    assert_no_pings(&asked);
 
     let data = ask_in(&sim, "how many parameters does R2 have?", "en-US").await;
     let refusal = embed(&data);

@@ -170,6 +170,9 @@ fn locale_lang(command: &CommandInteraction) -> Lang {
     Lang::from_code(&command.locale).unwrap_or(Lang::En)
 }
 
+/// How much of a question a public answer shows above it.
+const ASKED_MAX_CHARS: usize = 200;
+
 fn cooldown_notice(lang: Lang, retry_after: std::time::Duration) -> String {
     let seconds = retry_after.as_secs().max(1);
     match lang {
@@ -220,7 +223,12 @@ async fn on_command(ctx: &Context, state: &BotState, command: CommandInteraction
         ASK => {
             let question = question.unwrap_or_default();
             debug!(question = %question, "asked");
-            let answer = index.ask(&question, Some(lang));
+            let mut answer = index.ask(&question, Some(lang));
+            // Others in the channel see what was asked (escaped and shortened by the embed).
+            if !private && answer.clause.is_none() {
+                let asked = crate::text::collapse_whitespace(&question);
+                answer.clause = Some(embed::shorten(&asked, ASKED_MAX_CHARS));
+            }
             let rendered = embed::answer_embed(&answer, &index);
             (
                 rendered,
@@ -305,8 +313,11 @@ async fn on_mention(ctx: &Context, state: &BotState, message: &Message, bot: Use
     debug!(question = %question, "mentioned");
     let channel: ChannelId = message.channel_id;
     let reply = |embed: Option<serenity::all::CreateEmbed>, content: Option<String>| {
+        // A question deleted before the answer is sent still gets its answer, as a plain
+        // message, instead of Discord refusing the reply.
+        let reference = serenity::all::MessageReference::from(message).fail_if_not_exists(false);
         let mut reply = CreateMessage::new()
-            .reference_message(message)
+            .reference_message(reference)
             .allowed_mentions(no_pings());
         if let Some(embed) = embed {
             reply = reply.embed(embed);

@@ -11,6 +11,7 @@ const MIN_REFUSAL_RATE: f64 = 0.90;
 
 /// The sets the constants are tuned on; the held-out sets are only measured.
 const DEV_SETS: [&str; 3] = ["devset.tsv", "devset2.tsv", "devset3.tsv"];
+// devset4.tsv is measured and used for the lexicon, not (yet) in the grid.
 
 fn report(name: &str, figures: &common::Figures) {
     println!(
@@ -182,6 +183,26 @@ fn chat_style_dev_set_meets_its_gate() {
         "chit-chat {}/{}",
         figures.chat_correct,
         figures.chat
+    );
+}
+
+/// A fourth set, written blind late in the work in three personas (a pt-BR teenager, a British
+/// engineer, a pt-PT retiree): untouched it scored 17/48 = 0.354 in scope and 30/32 = 0.938
+/// refused, and it has since been used for the lexicon. Its floor catches a collapse.
+#[test]
+fn persona_dev_set_is_measured() {
+    let index = shipped_index();
+    let figures = evaluate(&index, &question_set("devset4.tsv"));
+    report("dev set 4", &figures);
+    assert!(
+        figures.accuracy() >= 0.48,
+        "in-scope accuracy {:.3}",
+        figures.accuracy()
+    );
+    assert!(
+        figures.refusal_rate() >= 0.90,
+        "refusal rate {:.3}",
+        figures.refusal_rate()
     );
 }
 

@@ -1539,6 +1539,8 @@ fn concept_role(lexicon: &Lexicon, concept: crate::lexicon::ConceptId) -> Role {
 
 /// At most this many further parts of a message are answered besides the main one.
 const MAX_EXTRA_PARTS: usize = 2;
+/// A question of a question word and at most one more word continues the one before it.
+const BARE_QUESTION_WORDS: usize = 2;
 /// A question this short that names no question word continues the one before it.
 const FOLLOW_UP_WORDS: usize = 3;
 /// "Who called the H20 unsafe? was it the US government?": a short yes/no question after a
@@ -1683,10 +1685,13 @@ fn merge_follow_ups(clauses: Vec<reader::Clause>) -> Vec<reader::Clause> {
             Some(previous)
                 if previous.asks
                     && clause.asks
-                    && !opens_question
-                    && (words.len() <= FOLLOW_UP_WORDS
-                        || (words.len() <= YES_NO_FOLLOW_UP_WORDS
-                            && opens_with_question_word(&previous.text))) =>
+                    && ((!opens_question
+                        && (words.len() <= FOLLOW_UP_WORDS
+                            || (words.len() <= YES_NO_FOLLOW_UP_WORDS
+                                && opens_with_question_word(&previous.text))))
+                        // "Quanto mais?", "Porquê?": a bare question word asks about what
+                        // was just said.
+                        || (opens_question && words.len() <= BARE_QUESTION_WORDS)) =>
             {
                 previous.text.push(' ');
                 previous.text.push_str(&clause.text);
@@ -1825,6 +1830,21 @@ mod tests {
             "os media estatais chineses descreveram os GPUs H20 como inseguros e desatualizados?",
         );
         assert_eq!(found.len(), 1, "{found:?}");
+    }
+
+    #[test]
+    fn a_bare_question_word_asks_about_what_was_just_said() {
+        let found =
+            kinds("Os H20 gastam mais electricidade do que os chips chineses? Quanto mais?");
+        assert_eq!(found.len(), 1, "{found:?}");
+        let answer = shipped().ask(
+            "Os H20 gastam mais electricidade do que os chips chineses? Quanto mais?",
+            None,
+        );
+        assert!(
+            !answer.is_answered(),
+            "no card states how much more: {answer:?}"
+        );
     }
 
     #[test]

@@ -971,12 +971,10 @@ impl Index {
         let words: Vec<&str> = text.split_whitespace().collect();
         // "R1 came out when and when was R2 supposed to drop": a conjunction followed by a
         // question word starts a second question.
-        let opener = |w: &str| {
-            CLAUSE_OPENERS.contains(&fold(w.trim_matches(|c: char| !c.is_alphanumeric())).as_str())
-        };
         if let Some(at) = (1..words.len().saturating_sub(2)).find(|&i| {
             // Unfolded: "é" (is) is not "e" (and).
-            QUESTION_JOINERS.contains(&words[i].to_lowercase().as_str()) && opener(words[i + 1])
+            QUESTION_JOINERS.contains(&words[i].to_lowercase().as_str())
+                && is_clause_opener(words[i + 1])
         }) {
             let mut parts = vec![(words[..at].join(" "), true)];
             parts.extend(self.split_at_inner_question(&words[at + 1..].join(" "), asks));
@@ -988,7 +986,7 @@ impl Index {
         // "como", "quando", "how", "when" also join clauses ("descreveram os H20 como
         // inseguros"): they open a question only after a comma; "why", "qual"... anywhere.
         let opens = |i: usize| {
-            let folded = fold(words[i].trim_matches(|c: char| !c.is_alphanumeric()));
+            let folded = bare_word(words[i]);
             let after_comma = words[i - 1].ends_with([',', ':']);
             STRONG_CLAUSE_OPENERS.contains(&folded.as_str())
                 || (after_comma && CLAUSE_OPENERS.contains(&folded.as_str()))
@@ -1548,9 +1546,7 @@ const FOLLOW_UP_WORDS: usize = 3;
 const YES_NO_FOLLOW_UP_WORDS: usize = 5;
 
 fn opens_with_question_word(text: &str) -> bool {
-    text.split_whitespace().take(3).any(|w| {
-        CLAUSE_OPENERS.contains(&fold(w.trim_matches(|c: char| !c.is_alphanumeric())).as_str())
-    })
+    text.split_whitespace().take(3).any(is_clause_opener)
 }
 
 /// A clause this long may open with a preamble before its question word.
@@ -1563,6 +1559,15 @@ const CLAUSE_OPENERS: &[&str] = &[
     "quando", "qnd", "qdo", "como", "qual", "quais", "quem", "onde", "oq", "quanto", "quantos",
     "quantas",
 ];
+
+/// A word of a clause as the openers are listed: folded, without the punctuation around it.
+fn bare_word(word: &str) -> String {
+    fold(word.trim_matches(|c: char| !c.is_alphanumeric()))
+}
+
+fn is_clause_opener(word: &str) -> bool {
+    CLAUSE_OPENERS.contains(&bare_word(word).as_str())
+}
 
 /// Conjunctions that, followed by a question word, start a second question.
 const QUESTION_JOINERS: &[&str] = &["and", "also", "but", "or", "e", "mas", "ou", "tb", "tambem"];
@@ -1678,9 +1683,7 @@ fn merge_follow_ups(clauses: Vec<reader::Clause>) -> Vec<reader::Clause> {
     let mut merged: Vec<reader::Clause> = Vec::with_capacity(clauses.len());
     for clause in clauses {
         let words: Vec<&str> = clause.text.split_whitespace().collect();
-        let opens_question = words.first().is_some_and(|w| {
-            CLAUSE_OPENERS.contains(&fold(w.trim_matches(|c: char| !c.is_alphanumeric())).as_str())
-        });
+        let opens_question = words.first().is_some_and(|w| is_clause_opener(w));
         match merged.last_mut() {
             Some(previous)
                 if previous.asks

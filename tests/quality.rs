@@ -39,6 +39,27 @@ fn report(name: &str, figures: &common::Figures) {
     }
 }
 
+/// Measures a set on the shipped index and prints its figures.
+fn measured(name: &str, file: &str) -> common::Figures {
+    let figures = evaluate(&shipped_index(), &question_set(file));
+    report(name, &figures);
+    figures
+}
+
+/// A floor that only catches a collapse, for sets that are measured rather than gated.
+fn assert_no_collapse(figures: &common::Figures, accuracy: f64, refusal: f64) {
+    assert!(
+        figures.accuracy() >= accuracy,
+        "in-scope accuracy {:.3} < {accuracy}",
+        figures.accuracy()
+    );
+    assert!(
+        figures.refusal_rate() >= refusal,
+        "refusal rate {:.3} < {refusal}",
+        figures.refusal_rate()
+    );
+}
+
 #[test]
 fn dev_set_meets_the_quality_gate() {
     let index = shipped_index();
@@ -129,19 +150,8 @@ fn dev_set_covers_every_card_and_is_not_copied_from_them() {
 /// its floor only catches a collapse, and its figures are printed.
 #[test]
 fn second_dev_set_is_measured() {
-    let index = shipped_index();
-    let figures = evaluate(&index, &question_set("devset2.tsv"));
-    report("dev set 2", &figures);
-    assert!(
-        figures.accuracy() >= 0.85,
-        "in-scope accuracy {:.3}",
-        figures.accuracy()
-    );
-    assert!(
-        figures.refusal_rate() >= 0.80,
-        "refusal rate {:.3}",
-        figures.refusal_rate()
-    );
+    let figures = measured("dev set 2", "devset2.tsv");
+    assert_no_collapse(&figures, 0.85, 0.80);
 }
 
 /// The third dev set: 165 messages written blind (the author read only the article) in the
@@ -151,9 +161,7 @@ fn second_dev_set_is_measured() {
 /// they are below the targets (0.85 / 0.90 / leading quote 0.80), which are not met.
 #[test]
 fn chat_style_dev_set_meets_its_gate() {
-    let index = shipped_index();
-    let figures = evaluate(&index, &question_set("devset3.tsv"));
-    report("dev set 3", &figures);
+    let figures = measured("dev set 3", "devset3.tsv");
     assert!(
         figures.in_scope >= 90 && figures.out_of_scope >= 60,
         "the set is too small"
@@ -191,56 +199,23 @@ fn chat_style_dev_set_meets_its_gate() {
 /// refused, and it has since been used for the lexicon. Its floor catches a collapse.
 #[test]
 fn persona_dev_set_is_measured() {
-    let index = shipped_index();
-    let figures = evaluate(&index, &question_set("devset4.tsv"));
-    report("dev set 4", &figures);
-    assert!(
-        figures.accuracy() >= 0.48,
-        "in-scope accuracy {:.3}",
-        figures.accuracy()
-    );
-    assert!(
-        figures.refusal_rate() >= 0.90,
-        "refusal rate {:.3}",
-        figures.refusal_rate()
-    );
+    let figures = measured("dev set 4", "devset4.tsv");
+    assert_no_collapse(&figures, 0.48, 0.90);
 }
 
 /// Written blind like the third dev set and never tuned on: only its figures are reported,
 /// with a floor that catches a collapse.
 #[test]
 fn chat_style_held_out_set_is_measured() {
-    let index = shipped_index();
-    let figures = evaluate(&index, &question_set("holdout3.tsv"));
-    report("held-out set 3", &figures);
-    assert!(
-        figures.accuracy() >= 0.50,
-        "in-scope accuracy {:.3}",
-        figures.accuracy()
-    );
-    assert!(
-        figures.refusal_rate() >= 0.60,
-        "refusal rate {:.3}",
-        figures.refusal_rate()
-    );
+    let figures = measured("held-out set 3", "holdout3.tsv");
+    assert_no_collapse(&figures, 0.50, 0.60);
 }
 
 #[test]
 fn held_out_set_is_measured() {
-    let index = shipped_index();
-    let figures = evaluate(&index, &question_set("holdout.tsv"));
-    report("held-out set", &figures);
+    let figures = measured("held-out set", "holdout.tsv");
     // Never tuned on: this floor only catches a collapse, the dev set holds the real gate.
-    assert!(
-        figures.accuracy() >= 0.80,
-        "held-out in-scope accuracy {:.3}",
-        figures.accuracy()
-    );
-    assert!(
-        figures.refusal_rate() >= 0.80,
-        "held-out refusal rate {:.3}",
-        figures.refusal_rate()
-    );
+    assert_no_collapse(&figures, 0.80, 0.80);
 }
 
 /// Where the scoring constants come from: a grid over the three dev sets (never a held-out

@@ -14,6 +14,7 @@
 //! - [`render`]: the terminal and JSON renderings used by the command-line tool.
 //! - [`reload`]: notices changes to `responses/` and rebuilds, keeping the last good index.
 //! - [`cooldown`]: the per-user limit on free questions.
+//! - [`store`]: what citebot remembers of what it was asked (SQLite), read by `citebot report`.
 //! - [`discord`]: the Discord adapter (serenity); the only module that knows about Discord.
 //!
 //! Nothing but `discord` knows about Discord; it only translates events to these calls.
@@ -30,6 +31,7 @@ pub mod reader;
 pub mod reload;
 pub mod render;
 pub mod responses;
+pub mod store;
 pub mod text;
 
 pub use answer::{Answer, Citation, Lang, Matched};

@@ -21,11 +21,15 @@ pub const MIN_QUESTIONS_PER_LANG: usize = 8;
 pub const MAX_CITATIONS: usize = 3;
 /// The commands citebot registers besides one per card, with their pt-BR names: a card may not
 /// take one of these names (Discord rejects two commands of one name at registration).
-pub const BUILT_IN_COMMANDS: [(&str, &str); 3] = [
+pub const BUILT_IN_COMMANDS: [(&str, &str); 5] = [
     ("ask", "perguntar"),
     ("facts", "factos"),
     ("source", "fonte"),
+    ("teach", "ensinar"),
+    ("stats", "estatisticas"),
 ];
+/// A taught question is at most this long (a question, not a paragraph).
+pub const MAX_LEARNED_QUESTION_CHARS: usize = 300;
 /// Discord registers at most this many chat-input (slash) commands per application.
 pub const MAX_CHAT_INPUT_COMMANDS: usize = 100;
 /// A gloss is shown under its quote, in an embed field of at most 1024 characters.
@@ -58,6 +62,8 @@ pub struct FactCard {
     pub description: Bilingual,
     pub questions_en: Vec<String>,
     pub questions_pt: Vec<String>,
+    /// Questions moderators taught (`learned/<command>.toml`), in either language.
+    pub learned: Vec<String>,
     pub answer: Bilingual,
     pub citations: Vec<Citation>,
 }
@@ -325,6 +331,7 @@ pub fn parse_card(
             },
             questions_en: strings(questions.en.get_ref()),
             questions_pt: strings(questions.pt.get_ref()),
+            learned: Vec::new(),
             answer: Bilingual {
                 en: raw.answer.en.into_inner(),
                 pt: raw.answer.pt.into_inner(),
@@ -336,9 +343,89 @@ pub fn parse_card(
     })
 }
 
+/// `learned/<command>.toml`: questions taught for one card. Only questions: the answer and its
+/// quotes stay in the card, so teaching can never put words in the article's mouth.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LearnedFile {
+    #[serde(default)]
+    pub questions: Vec<Spanned<String>>,
+}
+
+/// A learned file's questions with their lines, or its problems.
+pub fn parse_learned(path: &Path, source: &str) -> Result<Vec<(String, usize)>, Vec<Problem>> {
+    let raw: LearnedFile = toml::from_str(source).map_err(|err| {
+        let line = err.span().map_or(1, |span| line_of(source, span.start));
+        vec![Problem::error(
+            path,
+            line,
+            format!("invalid learned questions: {}", err.message()),
+        )]
+    })?;
+    let lines = Lines::new(source);
+    let mut problems = Vec::new();
+    let mut questions = Vec::new();
+    for question in raw.questions {
+        let line = lines.line_of(question.span().start);
+        let text = question.get_ref().trim();
+        let chars = text.chars().count();
+        if chars == 0 {
+            problems.push(Problem::error(path, line, "empty question"));
+        } else if chars > MAX_LEARNED_QUESTION_CHARS {
+            problems.push(Problem::error(
+                path,
+                line,
+                format!("a taught question is at most {MAX_LEARNED_QUESTION_CHARS} characters; this one has {chars}"),
+            ));
+        } else {
+            questions.push((text.to_string(), line));
+        }
+    }
+    if problems.is_empty() {
+        Ok(questions)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The text of a learned file holding `questions`.
+pub fn learned_file_text(command: &str, questions: &[String]) -> String {
+    let mut text = format!(
+        "# Questions taught with /teach, each read as another way to ask /{command}.\n# Only questions belong here; the answer and its quotes are in facts/{command}.toml.\nquestions = [\n"
+    );
+    for question in questions {
+        // TOML basic strings are JSON-compatible for the characters a question holds.
+        let quoted = serde_json::to_string(question).unwrap_or_else(|_| "\"\"".into());
+        text.push_str(&format!("    {quoted},\n"));
+    }
+    text.push_str("]\n");
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_learned_file_round_trips_and_refuses_long_or_empty_questions() {
+        let path = Path::new("learned/h20-deal.toml");
+        let questions = vec![
+            "quem paga os 15%?".to_string(),
+            "he said \"why\"\\ now".to_string(),
+        ];
+        let text = learned_file_text("h20-deal", &questions);
+        let parsed = parse_learned(path, &text).expect("valid");
+        let texts: Vec<String> = parsed.iter().map(|(q, _)| q.clone()).collect();
+        assert_eq!(texts, questions);
+        assert_eq!(parsed[0].1, 4, "line numbers point at the question");
+        let long = learned_file_text("h20-deal", &["x".repeat(301)]);
+        let problems = parse_learned(path, &long).expect_err("too long");
+        assert!(problems[0].message.contains("300"), "{problems:?}");
+        let problems = parse_learned(path, "questions = [\"  \"]").expect_err("empty");
+        assert_eq!(problems[0].line, 1);
+        let problems = parse_learned(path, "answer = \"made up\"").expect_err("only questions");
+        assert!(problems[0].message.contains("answer"), "{problems:?}");
+    }
 
     #[test]
     fn discord_name_rule() {

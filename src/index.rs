@@ -311,6 +311,7 @@ impl Index {
             let mut primary_texts: Vec<(Option<Lang>, String, bool)> = card
                 .questions()
                 .map(|(lang, q)| (Some(lang), q.to_string(), true))
+                .chain(card.learned.iter().map(|q| (None, q.clone(), true)))
                 .collect();
             primary_texts.extend(card.keywords.iter().map(|k| (None, k.clone(), false)));
             primary_texts.extend(

@@ -12,6 +12,7 @@
 //! - [`index`]: the immutable question-to-fact index; `ask`, `fact_answer`, `suggest`.
 //! - [`answer`]: the `Answer` every renderer takes.
 //! - [`render`]: the terminal and JSON renderings used by the command-line tool.
+//! - [`learn`]: `/teach`: appends a missed question to a card's `learned/` file, validated.
 //! - [`reload`]: notices changes to `responses/` and rebuilds, keeping the last good index.
 //! - [`cooldown`]: the per-user limit on free questions.
 //! - [`store`]: what citebot remembers of what it was asked (SQLite), read by `citebot report`.
@@ -25,6 +26,7 @@ pub mod cooldown;
 pub mod discord;
 pub mod facts;
 pub mod index;
+pub mod learn;
 pub mod lexicon;
 pub mod problem;
 pub mod reader;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use citebot::store::{SqliteStore, Store};
 use citebot::{render, Index, Lang, Responses};
 
 mod logging;
@@ -26,6 +27,10 @@ struct Cli {
         default_value = "responses"
     )]
     responses: PathBuf,
+    /// The question log: a SQLite file, or `off` to keep no log (the bot then shows no vote
+    /// buttons and registers no /teach or /stats).
+    #[arg(long, global = true, env = "CITEBOT_DB", default_value = "citebot.db")]
+    db: String,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -47,8 +52,27 @@ enum Command {
     },
     /// Validate the responses folder; list every problem as path:line.
     Check,
-    /// List every fact card: command, description, paragraphs cited.
+    /// List every fact card: command, description, paragraphs cited, questions taught.
     Facts,
+    /// What was asked over a period, from the question log: per day, by outcome, the most
+    /// frequent unanswered questions, cards by share of 👎, the slowest answers.
+    Report {
+        /// How far back: 7d, 24h, 2w...
+        #[arg(long, default_value = "7d")]
+        since: String,
+        /// Print JSON instead of a table.
+        #[arg(long, conflicts_with = "html")]
+        json: bool,
+        /// Write one self-contained HTML page (charts as inline SVG) to FILE.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+    },
+    /// Delete everything the question log holds about one Discord user.
+    Forget {
+        /// The user's Discord id (the log keeps only its salted hash).
+        #[arg(long)]
+        user: u64,
+    },
     /// Run the Discord bot (the default when DISCORD_TOKEN is set). Reads DISCORD_TOKEN,
     /// DISCORD_GUILD_ID and DISCORD_API_BASE from the environment or a .env file.
     Run,
@@ -192,16 +216,32 @@ fn run(cli: Cli) -> Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    let db = store_path(&cli.db);
     match command {
-        Command::Run => run_bot(&cli.responses),
+        Command::Run => run_bot(&cli.responses, db),
+        Command::Report { since, json, html } => report(db, &since, json, html),
+        Command::Forget { user } => {
+            let mut store = open_existing(db)?;
+            let hash = store.hasher().hash(user);
+            let deleted = store.forget(&hash).context("forgetting")?;
+            println!(
+                "forgot user {user}: {} question(s), {} vote(s), {} taught question record(s) deleted",
+                deleted.questions, deleted.votes, deleted.teaches
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check => Ok(check(&cli.responses)),
         Command::Facts => {
             let index = load(&cli.responses)?;
             for card in index.cards() {
                 let paragraphs: Vec<String> =
                     card.paragraphs().iter().map(|p| format!("§{p}")).collect();
+                let learned = match card.learned.len() {
+                    0 => String::new(),
+                    n => format!("  ({n} taught)"),
+                };
                 println!(
-                    "/{:<20} {}  [{}]",
+                    "/{:<20} {}  [{}]{learned}",
                     card.command,
                     card.description.en,
                     paragraphs.join(", ")
@@ -258,8 +298,52 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn run_bot(responses: &std::path::Path) -> Result<ExitCode> {
-    let config = citebot::discord::BotConfig::from_env(|name| std::env::var(name).ok(), responses);
+/// `off` turns the log off; anything else is the database's path.
+fn store_path(db: &str) -> Option<PathBuf> {
+    let db = db.trim();
+    (!db.eq_ignore_ascii_case("off"))
+        .then(|| PathBuf::from(if db.is_empty() { "citebot.db" } else { db }))
+}
+
+/// Opens the log for reading or forgetting; never creates an empty one by mistake.
+fn open_existing(db: Option<PathBuf>) -> Result<SqliteStore> {
+    let Some(path) = db else {
+        anyhow::bail!("the question log is off (CITEBOT_DB=off); name a database with --db");
+    };
+    if !path.is_file() {
+        anyhow::bail!(
+            "no question log at {} (the bot creates it on first start; set CITEBOT_DB or --db)",
+            path.display()
+        );
+    }
+    Ok(SqliteStore::open(&path)?)
+}
+
+fn report(db: Option<PathBuf>, since: &str, json: bool, html: Option<PathBuf>) -> Result<ExitCode> {
+    let period =
+        citebot::store::parse_period(since).map_err(|e| anyhow::anyhow!("--since: {e}"))?;
+    let store = open_existing(db)?;
+    let until = citebot::store::now();
+    let report = store.report(until - period.as_secs() as i64, until)?;
+    if let Some(file) = html {
+        std::fs::write(&file, report.html())
+            .with_context(|| format!("writing {}", file.display()))?;
+        println!(
+            "wrote {} ({} question(s))",
+            file.display(),
+            report.questions
+        );
+    } else if json {
+        println!("{}", report.json());
+    } else {
+        print!("{}", report.terminal());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_bot(responses: &std::path::Path, db: Option<PathBuf>) -> Result<ExitCode> {
+    let config = citebot::discord::BotConfig::from_env(|name| std::env::var(name).ok(), responses)
+        .map(|config| citebot::discord::BotConfig { db, ..config });
     // Logging starts first so that even a configuration error is logged with the token redacted.
     logging::init(config.as_ref().map_or("", |c| c.token.as_str()));
     let config = config?;
@@ -292,9 +376,14 @@ fn check(dir: &std::path::Path) -> ExitCode {
                 println!("{warning}");
             }
             println!(
-                "{}: ok, {} fact cards, {} paragraphs, {} warning(s)",
+                "{}: ok, {} fact cards, {} taught question(s), {} paragraphs, {} warning(s)",
                 dir.display(),
                 responses.cards.len(),
+                responses
+                    .cards
+                    .iter()
+                    .map(|c| c.learned.len())
+                    .sum::<usize>(),
                 responses.article.paragraphs.len(),
                 responses.warnings.len()
             );

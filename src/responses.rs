@@ -5,7 +5,8 @@
 //! - `article.toml`: the article's metadata (`title`, `title_pt`, `language`, `relays`, `text`);
 //! - the article text named by `text` (never edited);
 //! - `lexicon.toml`: concepts and their words (see [`crate::lexicon`]);
-//! - `facts/<command>.toml`: one fact card each (see [`crate::facts`]).
+//! - `facts/<command>.toml`: one fact card each (see [`crate::facts`]);
+//! - `learned/<command>.toml` (optional): questions moderators taught for that card (`/teach`).
 //!
 //! [`Responses::load`] runs every check and returns every problem, so `citebot check`, `ask` and
 //! the bot share one definition of valid data.
@@ -15,7 +16,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::article::{Article, ArticleMeta};
-use crate::facts::{parse_card, FactCard, BUILT_IN_COMMANDS, MAX_CHAT_INPUT_COMMANDS};
+use crate::facts::{
+    parse_card, parse_learned, FactCard, BUILT_IN_COMMANDS, MAX_CHAT_INPUT_COMMANDS,
+};
 use crate::lexicon::Lexicon;
 use crate::problem::{line_of, Problem, Problems};
 use crate::text::{is_stopword, tokenize};
@@ -276,9 +279,90 @@ fn load_cards(dir: &Path, article: Option<&Article>, problems: &mut Vec<Problem>
             "no fact cards (facts/*.toml)",
         ));
     }
+    load_learned(dir, &mut cards, &mut questions, problems);
     cards.sort_by(|a, b| a.command.cmp(&b.command));
     cards
 }
+
+/// Adds `learned/<command>.toml` to its card. A taught question obeys the cards' own rule: one
+/// question leads to one card; repeating the card's own question is harmless and skipped.
+fn load_learned(
+    dir: &Path,
+    cards: &mut [FactCard],
+    questions: &mut HashMap<String, (PathBuf, usize)>,
+    problems: &mut Vec<Problem>,
+) {
+    let learned_dir = dir.join(LEARNED_DIR);
+    let entries = match fs::read_dir(&learned_dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return,
+        Err(err) => {
+            problems.push(Problem::error(
+                &learned_dir,
+                1,
+                format!("cannot read the learned folder: {err}"),
+            ));
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    paths.sort();
+    for path in paths {
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") || !path.is_file() {
+            problems.push(Problem::error(
+                &path,
+                1,
+                "not read: learned questions are a file learned/<command>.toml",
+            ));
+            continue;
+        }
+        let Some(card) = cards.iter_mut().find(|card| card.command == stem) else {
+            problems.push(Problem::error(
+                &path,
+                1,
+                format!("there is no card facts/{stem}.toml for these questions"),
+            ));
+            continue;
+        };
+        let source = match fs::read_to_string(&path) {
+            Ok(source) => source,
+            Err(err) => {
+                problems.push(Problem::error(&path, 1, format!("cannot read: {err}")));
+                continue;
+            }
+        };
+        let parsed = match parse_learned(&path, &source) {
+            Ok(parsed) => parsed,
+            Err(found) => {
+                problems.extend(found);
+                continue;
+            }
+        };
+        let own = card.path.clone();
+        for (question, line) in parsed {
+            let key = paraphrase_key(&question);
+            match questions.get(&key) {
+                Some((other, _)) if *other == own || *other == path => {}
+                Some((other, other_line)) => problems.push(Problem::error(
+                    &path,
+                    line,
+                    format!(
+                        "question \"{question}\" is also in {}:{other_line}; one question must lead to one card",
+                        other.display()
+                    ),
+                )),
+                None => {
+                    questions.insert(key, (path.clone(), line));
+                    card.learned.push(question);
+                }
+            }
+        }
+    }
+}
+
+/// The folder of taught questions, inside the responses folder.
+pub const LEARNED_DIR: &str = "learned";
 
 /// A question as the index sees it: folded, without punctuation or stop words. Two questions
 /// with one key are one question to the index, whatever their accents and punctuation.

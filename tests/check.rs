@@ -80,7 +80,7 @@ fn shipped_responses_pass_check() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(
-        stdout.contains("ok, 12 fact cards, 13 paragraphs, 0 warning(s)"),
+        stdout.contains("ok, 12 fact cards, 0 taught question(s), 13 paragraphs, 0 warning(s)"),
         "{stdout}"
     );
 }
@@ -324,14 +324,15 @@ fn generated_card_with(name: &str, count: usize) -> String {
 #[test]
 fn more_cards_than_discord_registers_are_refused_at_the_first_one_past_the_limit() {
     let copy = Copy::new();
-    // 12 shipped cards + 85 = 97 cards: with /ask, /facts and /source, exactly 100 commands.
-    for i in 0..85 {
+    // 12 shipped cards + 83 = 95 cards: with /ask, /facts, /source, /teach and /stats, exactly
+    // 100 commands.
+    for i in 0..83 {
         let name = format!("zz-generated-{i:03}");
         std::fs::write(copy.card(&name), generated_card(&name)).expect("write card");
     }
     let (ok, out) = copy.check();
-    assert!(ok, "97 cards fit:\n{out}");
-    let name = "zz-generated-085";
+    assert!(ok, "95 cards fit:\n{out}");
+    let name = "zz-generated-083";
     std::fs::write(copy.card(name), generated_card(name)).expect("write card");
     assert_rejected(&copy, &copy.card(name), 1, "too many cards");
 }
@@ -453,4 +454,37 @@ fn a_broken_article_does_not_hide_the_cards_problems() {
     let card_line = copy.edit(&card, "\"atraso-r2\"", "\"Not A Valid Name\"");
     assert_rejected(&copy, &meta, meta_line, "invalid article metadata");
     assert_rejected(&copy, &card, card_line, "not a valid Discord command name");
+}
+
+#[test]
+fn learned_questions_are_checked_like_the_cards_and_counted() {
+    let copy = Copy::new();
+    let learned = copy.root.join("learned");
+    std::fs::create_dir_all(&learned).expect("mkdir");
+    let file = learned.join("h20-deal.toml");
+    std::fs::write(
+        &file,
+        "questions = [\n    \"a casa branca morde quanto?\",\n    \"Why was DeepSeek's R2 delayed?\",\n]\n",
+    )
+    .expect("write");
+    // The second question is another card's: one question, one card.
+    assert_rejected(&copy, &file, 3, "one question must lead to one card");
+    std::fs::write(&file, "questions = [\"a casa branca morde quanto?\"]\n").expect("write");
+    let (ok, out) = copy.check();
+    assert!(ok, "{out}");
+    assert!(out.contains("1 taught question(s)"), "{out}");
+    let facts = citebot(&["--responses", copy.root.to_str().expect("utf-8"), "facts"]);
+    let facts = String::from_utf8_lossy(&facts.stdout).into_owned();
+    assert!(
+        facts
+            .lines()
+            .any(|l| l.starts_with("/h20-deal") && l.ends_with("(1 taught)")),
+        "{facts}"
+    );
+    let orphan = learned.join("no-such-card.toml");
+    std::fs::write(&orphan, "questions = [\"x y z?\"]\n").expect("write");
+    assert_rejected(&copy, &orphan, 1, "there is no card");
+    std::fs::remove_file(&orphan).expect("rm");
+    std::fs::write(&file, "questions = [\"ok?\"]\nanswer = \"invented\"\n").expect("write");
+    assert_rejected(&copy, &file, 2, "unknown field `answer`");
 }

@@ -24,7 +24,14 @@ pub struct BotConfig {
     /// Per-user limit on free questions; `None` for no limit.
     pub cooldown: Option<CooldownSpec>,
     pub shards: ShardPlan,
+    /// The question log's database; `None` keeps no log.
+    pub db: Option<PathBuf>,
+    /// Log rows older than this are deleted (`CITEBOT_RETENTION`, default 30 days).
+    pub retention: Duration,
 }
+
+/// How long the question log keeps a row unless `CITEBOT_RETENTION` says otherwise.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 86_400);
 
 impl std::fmt::Debug for BotConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -35,6 +42,8 @@ impl std::fmt::Debug for BotConfig {
             .field("responses", &self.responses)
             .field("cooldown", &self.cooldown)
             .field("shards", &self.shards)
+            .field("db", &self.db)
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -51,6 +60,8 @@ pub enum ConfigError {
     Cooldown(#[from] CooldownParseError),
     #[error(transparent)]
     Shards(#[from] super::ShardPlanError),
+    #[error("CITEBOT_RETENTION: {0}")]
+    Retention(String),
 }
 
 impl BotConfig {
@@ -84,6 +95,10 @@ impl BotConfig {
             None => Some(CooldownSpec::DEFAULT),
         };
         let shards = set("CITEBOT_SHARDS").unwrap_or_default().parse()?;
+        let retention = match set("CITEBOT_RETENTION") {
+            Some(text) => crate::store::parse_period(&text).map_err(ConfigError::Retention)?,
+            None => DEFAULT_RETENTION,
+        };
         Ok(BotConfig {
             token,
             guild,
@@ -92,6 +107,8 @@ impl BotConfig {
             reload_interval: Duration::from_secs(1),
             cooldown,
             shards,
+            db: Some(PathBuf::from("citebot.db")),
+            retention,
         })
     }
 }
@@ -153,6 +170,14 @@ mod tests {
             with("CITEBOT_SHARDS", "9/2"),
             Err(ConfigError::Shards(_))
         ));
+        assert!(matches!(
+            with("CITEBOT_RETENTION", "forever"),
+            Err(ConfigError::Retention(_))
+        ));
+        assert_eq!(
+            with("CITEBOT_RETENTION", "7d").expect("valid").retention,
+            Duration::from_secs(7 * 86_400)
+        );
         assert_eq!(
             with("CITEBOT_COOLDOWN", "off").expect("valid").cooldown,
             None

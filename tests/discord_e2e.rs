@@ -157,7 +157,17 @@ async fn commands_registered_at_start_match_the_fact_cards() {
 
     let registered = sim.registered_commands(None);
     let index = common::shipped_index();
-    assert_eq!(registered.len(), index.cards().len() + 3, "{registered:?}");
+    // A command per card, /ask, /facts, /source, "Ask citebot"; with the question log on (the
+    // default), /teach, /stats and "Teach citebot" for moderators.
+    assert_eq!(registered.len(), index.cards().len() + 7, "{registered:?}");
+    for name in ["teach", "stats", "Teach citebot"] {
+        let command = registered
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not registered"));
+        assert_eq!(command["default_member_permissions"], "32", "{name}: Manage Server");
+        assert_eq!(command["contexts"], json!([0]), "{name}: servers only");
+    }
     for card in index.cards() {
         let command = registered
             .iter()

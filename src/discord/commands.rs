@@ -1,6 +1,8 @@
-//! The slash commands, generated from the fact cards: one per card, plus `/ask`, `/facts` and
-//! `/source`. Pure: builds serenity builders from the index, registers nothing.
+//! The commands, generated from the fact cards: one per card, plus `/ask`, `/facts`, `/source`
+//! and the "Ask citebot" message command; with the question log on, also the moderators'
+//! `/teach`, `/stats` and "Teach citebot". Pure: builds serenity builders, registers nothing.
 
+use serenity::all::{CommandType, InteractionContext, Permissions};
 use serenity::builder::{CreateCommand, CreateCommandOption};
 use serenity::model::application::CommandOptionType;
 
@@ -10,7 +12,15 @@ use crate::index::Index;
 pub const ASK: &str = BUILT_IN_COMMANDS[0].0;
 pub const FACTS: &str = BUILT_IN_COMMANDS[1].0;
 pub const SOURCE: &str = BUILT_IN_COMMANDS[2].0;
+pub const TEACH: &str = BUILT_IN_COMMANDS[3].0;
+pub const STATS: &str = BUILT_IN_COMMANDS[4].0;
+/// Message commands (right-click on a message, "Apps").
+pub const ASK_MESSAGE: &str = "Ask citebot";
+pub const TEACH_MESSAGE: &str = "Teach citebot";
 pub const QUESTION_OPTION: &str = "question";
+pub const CARD_OPTION: &str = "card";
+/// What only moderators see and use: members who can manage the server.
+pub const MODERATOR: Permissions = Permissions::MANAGE_GUILD;
 pub const PRIVATE_OPTION: &str = "private";
 /// Discord's longest string option.
 pub const QUESTION_MAX_CHARS: u16 = 6000;
@@ -26,8 +36,9 @@ fn private_option() -> CreateCommandOption {
     .required(false)
 }
 
-/// Every command citebot registers, in a stable order.
-pub fn all(index: &Index) -> Vec<CreateCommand> {
+/// Every command citebot registers, in a stable order. `with_log`: the question log is on, so
+/// the moderators' commands (which read and write it) exist.
+pub fn all(index: &Index, with_log: bool) -> Vec<CreateCommand> {
     let mut commands: Vec<CreateCommand> = index
         .cards()
         .iter()
@@ -76,5 +87,69 @@ pub fn all(index: &Index) -> Vec<CreateCommand> {
                 "O artigo que o citebot cita, e como funcionam as citações",
             ),
     );
+    commands.push(
+        CreateCommand::new(ASK_MESSAGE)
+            .kind(CommandType::Message)
+            .name_localized("pt-BR", "Perguntar ao citebot"),
+    );
+    if with_log {
+        commands.extend(moderator_commands());
+    }
     commands
+}
+
+/// `/teach`, `/stats` and "Teach citebot": hidden from members without Manage Server (Discord
+/// applies `default_member_permissions`; the handler checks again), and only in servers.
+fn moderator_commands() -> Vec<CreateCommand> {
+    let teach = CreateCommand::new(TEACH)
+        .description("Teach citebot a question it missed: it will answer it with the card you pick")
+        .name_localized("pt-BR", BUILT_IN_COMMANDS[3].1)
+        .description_localized(
+            "pt-BR",
+            "Ensina ao citebot uma pergunta que falhou: passa a responder com o cartão escolhido",
+        )
+        .add_option(
+            CreateCommandOption::new(
+                CommandOptionType::String,
+                QUESTION_OPTION,
+                "The question as people asked it (recent unanswered ones are offered)",
+            )
+            .name_localized("pt-BR", "pergunta")
+            .description_localized(
+                "pt-BR",
+                "A pergunta como foi feita (são sugeridas as recentes sem resposta)",
+            )
+            .required(true)
+            .set_autocomplete(true)
+            .max_length(crate::facts::MAX_LEARNED_QUESTION_CHARS as u16),
+        )
+        .add_option(
+            CreateCommandOption::new(
+                CommandOptionType::String,
+                CARD_OPTION,
+                "The fact card that answers it",
+            )
+            .name_localized("pt-BR", "cartao")
+            .description_localized("pt-BR", "O cartão de facto que lhe responde")
+            .required(true)
+            .set_autocomplete(true),
+        );
+    let stats = CreateCommand::new(STATS)
+        .description("The last 7 days: questions, answered and refused rates, votes")
+        .name_localized("pt-BR", BUILT_IN_COMMANDS[4].1)
+        .description_localized(
+            "pt-BR",
+            "Os últimos 7 dias: perguntas, taxas de respostas e recusas, votos",
+        );
+    let teach_message = CreateCommand::new(TEACH_MESSAGE)
+        .kind(CommandType::Message)
+        .name_localized("pt-BR", "Ensinar o citebot");
+    [teach, stats, teach_message]
+        .into_iter()
+        .map(|command| {
+            command
+                .default_member_permissions(MODERATOR)
+                .contexts(vec![InteractionContext::Guild])
+        })
+        .collect()
 }

@@ -19,6 +19,8 @@ pub const FIELDS_MAX: usize = 25;
 pub const EMBED_TOTAL_MAX: usize = 6000;
 pub const CONTENT_MAX: usize = 2000;
 pub const CHOICE_MAX: usize = 100;
+/// Autocomplete offers at most this many choices.
+pub const CHOICES_MAX: usize = 25;
 
 const OK_COLOUR: u32 = 0x2b_8a_3e;
 const PASSAGE_COLOUR: u32 = 0xe0_a1_00;

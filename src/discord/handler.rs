@@ -3,40 +3,122 @@
 use std::sync::{Arc, OnceLock, RwLock};
 
 use serenity::all::{
-    ChannelId, Command, CommandInteraction, Context, CreateAutocompleteResponse, CreateCommand,
-    CreateInteractionResponse, CreateInteractionResponseMessage, CreateMessage, EventHandler,
-    GuildId, Http, Interaction, Message, Ready, ResolvedValue, UserId,
+    ChannelId, Command, CommandInteraction, ComponentInteraction, Context,
+    CreateAutocompleteResponse, CreateCommand, CreateInteractionResponse,
+    CreateInteractionResponseMessage, CreateMessage, EventHandler, GuildId, Http, Interaction,
+    Message, Ready, ResolvedTarget, ResolvedValue, UserId,
 };
 use serenity::async_trait;
 use tokio::time::Instant;
 use tracing::{debug, info, info_span, warn, Instrument};
 
-use super::commands::{self, ASK, FACTS, PRIVATE_OPTION, QUESTION_OPTION, SOURCE};
+use super::commands::{
+    self, ASK, ASK_MESSAGE, FACTS, PRIVATE_OPTION, QUESTION_OPTION, SOURCE, STATS, TEACH,
+    TEACH_MESSAGE,
+};
 use super::deliver::{deliver, INTERACTION_WINDOW};
 use super::embed::{self, no_pings, shorten, CHOICE_MAX};
-use crate::answer::Lang;
+use super::feedback::{self, Action};
+use super::moderation;
+use crate::answer::{Answer, Lang};
 use crate::cooldown::{Cooldown, Verdict};
 use crate::index::Index;
+use crate::store::{self, Entry, Outcome, QuestionLog, QuestionRecord, Record, Store, VoteRecord};
 
-/// What every event handler shares: the index being served (swapped whole on reload), and what
-/// READY told us.
+/// What every event handler shares: the index being served (swapped whole on reload), what
+/// READY told us, and the question log when it is on.
 pub struct BotState {
     index: RwLock<Arc<Index>>,
     guild: Option<GuildId>,
     cooldown: Option<Cooldown>,
     bot_user: OnceLock<UserId>,
     http: OnceLock<Arc<Http>>,
+    pub(crate) memory: Option<Memory>,
+    /// The responses folder (where `/teach` writes `learned/`).
+    pub(crate) responses: std::path::PathBuf,
+}
+
+/// The question log: written through `log` (never waits), read through `reader` (moderator
+/// commands only, a connection of its own).
+pub struct Memory {
+    pub log: QuestionLog,
+    pub reader: std::sync::Mutex<Box<dyn Store>>,
+    /// Questions from "Teach citebot" waiting for a moderator to pick their card.
+    pub pending: moderation::PendingTeaches,
+    /// One teach at a time: each rewrites a file and rebuilds the index.
+    pub teaching: std::sync::Mutex<()>,
+}
+
+impl Memory {
+    pub fn new(log: QuestionLog, reader: Box<dyn Store>) -> Memory {
+        Memory {
+            log,
+            reader: std::sync::Mutex::new(reader),
+            pending: moderation::PendingTeaches::default(),
+            teaching: std::sync::Mutex::new(()),
+        }
+    }
+}
+
+/// Who asked what, where and when: everything a log row needs besides the answer.
+pub(crate) struct Asked<'a> {
+    /// The interaction's or message's id: unique, and known before the row is written.
+    pub id: u64,
+    pub entry: Entry,
+    pub guild: Option<GuildId>,
+    pub channel: ChannelId,
+    pub user: UserId,
+    /// `None` for fact commands, whose question is the command itself.
+    pub question: Option<&'a str>,
+    pub started: Instant,
 }
 
 impl BotState {
-    pub fn new(index: Arc<Index>, guild: Option<GuildId>, cooldown: Option<Cooldown>) -> BotState {
+    pub fn new(
+        index: Arc<Index>,
+        guild: Option<GuildId>,
+        cooldown: Option<Cooldown>,
+        memory: Option<Memory>,
+        responses: std::path::PathBuf,
+    ) -> BotState {
         BotState {
             index: RwLock::new(index),
             guild,
             cooldown,
             bot_user: OnceLock::new(),
             http: OnceLock::new(),
+            memory,
+            responses,
         }
+    }
+
+    /// Logs a question once its reply went out (or was given up on). Never waits.
+    pub(crate) fn log_question(&self, asked: &Asked, outcome: Outcome, answer: Option<&Answer>) {
+        let Some(memory) = &self.memory else {
+            return;
+        };
+        let lang = answer.map_or(Lang::En, |a| a.lang);
+        memory.log.record(Record::Question(QuestionRecord {
+            id: asked.id,
+            at: store::now(),
+            entry: asked.entry,
+            guild_id: asked.guild.map(|g| g.get()),
+            channel_id: asked.channel.get(),
+            user: memory.log.hasher().hash(asked.user.get()),
+            question: asked.question.map(QuestionRecord::stored_text),
+            lang: lang.code(),
+            outcome,
+            card: answer.and_then(|a| a.fact().map(str::to_string)),
+            confidence: answer.map_or(0.0, |a| a.confidence),
+            alternatives: answer.map(|a| a.alternatives.clone()).unwrap_or_default(),
+            latency_ms: asked.started.elapsed().as_secs_f64() * 1000.0,
+        }));
+    }
+
+    /// The 👍 / 👎 row for an answer, when votes can be recorded.
+    fn vote_row(&self, question: u64, answer: &Answer) -> Option<serenity::all::CreateActionRow> {
+        (self.memory.is_some() && !answer.is_chit_chat())
+            .then(|| feedback::vote_row(question, answer.lang))
     }
 
     /// Whether any shard has had READY.
@@ -61,7 +143,8 @@ impl BotState {
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             std::mem::replace(&mut *slot, new.clone())
         };
-        let changed = command_definitions(&old) != command_definitions(&new);
+        let with_log = self.memory.is_some();
+        let changed = command_definitions(&old, with_log) != command_definitions(&new, with_log);
         info!(
             cards = new.cards().len(),
             commands_changed = changed,
@@ -69,15 +152,15 @@ impl BotState {
         );
         if changed {
             match self.http.get() {
-                Some(http) => register(http, &new, self.guild).await,
+                Some(http) => register(http, &new, self.guild, with_log).await,
                 None => info!("not connected yet; commands will be registered on READY"),
             }
         }
     }
 }
 
-fn command_definitions(index: &Index) -> serde_json::Value {
-    let commands: Vec<CreateCommand> = commands::all(index);
+fn command_definitions(index: &Index, with_log: bool) -> serde_json::Value {
+    let commands: Vec<CreateCommand> = commands::all(index, with_log);
     serde_json::to_value(commands).unwrap_or_default()
 }
 
@@ -99,7 +182,13 @@ impl EventHandler for Handler {
         info!(user = %ready.user.name, guilds = ready.guilds.len(), shard = ?ready.shard, "connected");
         // Every shard gets READY; registering once per process is enough.
         if ready.shard.is_none_or(|shard| shard.id.0 == 0) || self.state.guild.is_some() {
-            register(&ctx.http, &self.state.index(), self.state.guild).await;
+            register(
+                &ctx.http,
+                &self.state.index(),
+                self.state.guild,
+                self.state.memory.is_some(),
+            )
+            .await;
         }
     }
 
@@ -116,6 +205,12 @@ impl EventHandler for Handler {
                 let span =
                     info_span!("autocomplete", command = %command.data.name, id = %command.id);
                 on_autocomplete(&ctx, &self.state, command)
+                    .instrument(span)
+                    .await;
+            }
+            Interaction::Component(component) => {
+                let span = info_span!("component", id = %component.id);
+                on_component(&ctx, &self.state, component)
                     .instrument(span)
                     .await;
             }
@@ -148,8 +243,8 @@ fn mentions(message: &Message, bot: UserId) -> bool {
         || message.content.contains(&format!("<@!{bot}>"))
 }
 
-async fn register(http: &Http, index: &Index, guild: Option<GuildId>) {
-    let commands = commands::all(index);
+async fn register(http: &Http, index: &Index, guild: Option<GuildId>, with_log: bool) {
+    let commands = commands::all(index, with_log);
     let count = commands.len();
     let result = deliver("bulk overwrite commands", None, || {
         let commands = commands.clone();
@@ -184,6 +279,10 @@ fn cooldown_notice(lang: Lang, retry_after: std::time::Duration) -> String {
 }
 
 async fn on_command(ctx: &Context, state: &BotState, command: CommandInteraction) {
+    let name = command.data.name.as_str();
+    if [TEACH, STATS, TEACH_MESSAGE].contains(&name) {
+        return moderation::on_command(ctx, state, &command).await;
+    }
     let started = Instant::now();
     let deadline = Some(started + INTERACTION_WINDOW);
     let index = state.index();
@@ -197,8 +296,29 @@ async fn on_command(ctx: &Context, state: &BotState, command: CommandInteraction
             _ => {}
         }
     }
-    let name = command.data.name.as_str();
-    if name == ASK {
+    if name == ASK_MESSAGE {
+        // "Ask citebot" on a message: its text is the question (the interaction carries it,
+        // so this needs no Message Content intent).
+        question = match command.data.target() {
+            Some(ResolvedTarget::Message(message)) => Some(message.content.clone()),
+            _ => None,
+        };
+    }
+    let entry = match name {
+        ASK => Entry::Ask,
+        ASK_MESSAGE => Entry::MessageCommand,
+        _ => Entry::Slash,
+    };
+    let asked = Asked {
+        id: command.id.get(),
+        entry,
+        guild: command.guild_id,
+        channel: command.channel_id,
+        user: command.user.id,
+        question: question.as_deref().filter(|_| entry != Entry::Slash),
+        started,
+    };
+    if entry != Entry::Slash {
         if let Some(cooldown) = &state.cooldown {
             if let Verdict::Limited { retry_after, .. } =
                 cooldown.check(command.user.id.get(), started.into_std())
@@ -215,49 +335,58 @@ async fn on_command(ctx: &Context, state: &BotState, command: CommandInteraction
                     )
                 })
                 .await;
+                state.log_question(&asked, Outcome::Cooldown, None);
                 return;
             }
         }
     }
-    let (rendered, matched, confidence) = match name {
-        ASK => {
-            let question = question.unwrap_or_default();
+    let answer = match name {
+        ASK | ASK_MESSAGE => {
+            let question = question.clone().unwrap_or_default();
             debug!(question = %question, "asked");
-            let mut answer = index.ask(&question, Some(lang));
-            // Others in the channel see what was asked (escaped and shortened by the embed).
-            if !private && answer.clause.is_none() {
-                let asked = crate::text::collapse_whitespace(&question);
-                answer.clause = Some(embed::shorten(&asked, ASKED_MAX_CHARS));
+            if question.trim().is_empty() {
+                None
+            } else {
+                let mut answer = index.ask(&question, Some(lang));
+                // Others in the channel see what was asked (escaped and shortened by the embed).
+                if !private && answer.clause.is_none() {
+                    let asked = crate::text::collapse_whitespace(&question);
+                    answer.clause = Some(embed::shorten(&asked, ASKED_MAX_CHARS));
+                }
+                Some(answer)
             }
-            let rendered = embed::answer_embed(&answer, &index);
-            (
-                rendered,
-                answer.fact().map(str::to_string),
-                answer.confidence,
-            )
         }
-        FACTS => {
-            private = true;
-            (embed::facts_embed(&index, lang), None, 1.0)
-        }
-        SOURCE => (embed::source_embed(&index, lang), None, 1.0),
-        other => match index.fact_answer(other, lang) {
-            Some(answer) => (
-                embed::answer_embed(&answer, &index),
-                Some(other.to_string()),
-                1.0,
-            ),
-            None => {
+        FACTS | SOURCE => None,
+        other => {
+            let answer = index.fact_answer(other, lang);
+            if answer.is_none() {
                 warn!(command = other, "unknown command (stale registration?)");
-                private = true;
-                (embed::help_embed(lang), None, 0.0)
             }
-        },
+            answer
+        }
     };
-    let response = CreateInteractionResponseMessage::new()
+    let rendered = match (&answer, name) {
+        (Some(answer), _) => embed::answer_embed(answer, &index),
+        (None, FACTS) => {
+            private = true;
+            embed::facts_embed(&index, lang)
+        }
+        (None, SOURCE) => embed::source_embed(&index, lang),
+        (None, _) => {
+            private = true;
+            embed::help_embed(lang)
+        }
+    };
+    let mut response = CreateInteractionResponseMessage::new()
         .embed(rendered.embed)
         .allowed_mentions(no_pings())
         .ephemeral(private);
+    if let Some(row) = answer
+        .as_ref()
+        .and_then(|answer| state.vote_row(asked.id, answer))
+    {
+        response = response.components(vec![row]);
+    }
     let delivered = deliver("interaction callback", deadline, || {
         command.create_response(
             &ctx.http,
@@ -265,24 +394,37 @@ async fn on_command(ctx: &Context, state: &BotState, command: CommandInteraction
         )
     })
     .await;
+    if let Some(answer) = &answer {
+        state.log_question(&asked, Outcome::of(answer), Some(answer));
+    }
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     if delivered.is_some() {
-        info!(matched = ?matched, confidence, latency_ms, "answered");
+        info!(
+            matched = ?answer.as_ref().and_then(Answer::fact),
+            confidence = answer.as_ref().map_or(1.0, |a| a.confidence),
+            latency_ms,
+            "answered"
+        );
     }
 }
 
 async fn on_autocomplete(ctx: &Context, state: &BotState, command: CommandInteraction) {
     let started = Instant::now();
-    let typed = command
-        .data
-        .autocomplete()
-        .map(|option| option.value.to_string())
-        .unwrap_or_default();
-    let mut response = CreateAutocompleteResponse::new();
-    for suggestion in state.index().suggest(&typed, 25) {
-        let text = shorten(&suggestion.text, CHOICE_MAX);
-        response = response.add_string_choice(text.clone(), text);
-    }
+    let response = if command.data.name == TEACH {
+        moderation::autocomplete(state, &command)
+    } else {
+        let typed = command
+            .data
+            .autocomplete()
+            .map(|option| option.value.to_string())
+            .unwrap_or_default();
+        let mut response = CreateAutocompleteResponse::new();
+        for suggestion in state.index().suggest(&typed, 25) {
+            let text = shorten(&suggestion.text, CHOICE_MAX);
+            response = response.add_string_choice(text.clone(), text);
+        }
+        response
+    };
     deliver(
         "autocomplete callback",
         Some(started + INTERACTION_WINDOW),
@@ -290,6 +432,48 @@ async fn on_autocomplete(ctx: &Context, state: &BotState, command: CommandIntera
             command.create_response(
                 &ctx.http,
                 CreateInteractionResponse::Autocomplete(response.clone()),
+            )
+        },
+    )
+    .await;
+}
+
+/// A click on one of citebot's buttons or menus.
+async fn on_component(ctx: &Context, state: &BotState, component: ComponentInteraction) {
+    let started = Instant::now();
+    let lang = Lang::from_code(&component.locale).unwrap_or(Lang::En);
+    let action = Action::parse(&component.data.custom_id);
+    let reply = match (action, &state.memory) {
+        (Some(Action::Vote { question, up }), Some(memory)) => {
+            memory.log.record(Record::Vote(VoteRecord {
+                question_id: question,
+                user: memory.log.hasher().hash(component.user.id.get()),
+                up,
+                at: store::now(),
+            }));
+            info!(question, up, "vote");
+            feedback::thanks(lang, up)
+        }
+        (Some(Action::Teach { pending }), Some(_)) => {
+            moderation::on_card_picked(state, &component, pending, lang).await
+        }
+        _ => {
+            // Stale (another version, the log turned off) or forged: say so, never fail.
+            warn!(custom_id = %component.data.custom_id, "component citebot cannot act on");
+            feedback::stale_notice(lang).to_string()
+        }
+    };
+    let response = CreateInteractionResponseMessage::new()
+        .content(shorten(&reply, embed::CONTENT_MAX))
+        .allowed_mentions(no_pings())
+        .ephemeral(true);
+    deliver(
+        "component callback",
+        Some(started + INTERACTION_WINDOW),
+        || {
+            component.create_response(
+                &ctx.http,
+                CreateInteractionResponse::Message(response.clone()),
             )
         },
     )
@@ -312,6 +496,15 @@ async fn on_mention(ctx: &Context, state: &BotState, message: &Message, bot: Use
     let question = question_from_mention(&message.content, bot);
     debug!(question = %question, "mentioned");
     let channel: ChannelId = message.channel_id;
+    let asked = Asked {
+        id: message.id.get(),
+        entry: Entry::Mention,
+        guild: message.guild_id,
+        channel,
+        user: message.author.id,
+        question: Some(&question),
+        started,
+    };
     let reply = |embed: Option<serenity::all::CreateEmbed>, content: Option<String>| {
         // A question deleted before the answer is sent still gets its answer, as a plain
         // message, instead of Discord refusing the reply.
@@ -342,28 +535,36 @@ async fn on_mention(ctx: &Context, state: &BotState, message: &Message, bot: Use
                 })
                 .await;
             }
+            state.log_question(&asked, Outcome::Cooldown, None);
             return;
         }
     }
-    let (rendered, matched, confidence) = if question.trim().is_empty() {
-        (embed::help_embed(Lang::En), None, 0.0)
-    } else {
-        let answer = index.ask(&question, None);
-        let rendered = embed::answer_embed(&answer, &index);
-        (
-            rendered,
-            answer.fact().map(str::to_string),
-            answer.confidence,
-        )
+    let answer = (!question.trim().is_empty()).then(|| index.ask(&question, None));
+    let mut message = match &answer {
+        Some(answer) => reply(Some(embed::answer_embed(answer, &index).embed), None),
+        None => reply(Some(embed::help_embed(Lang::En).embed), None),
     };
-    let message = reply(Some(rendered.embed), None);
+    if let Some(row) = answer
+        .as_ref()
+        .and_then(|answer| state.vote_row(asked.id, answer))
+    {
+        message = message.components(vec![row]);
+    }
     let delivered = deliver("channel message", None, || {
         channel.send_message(&ctx.http, message.clone())
     })
     .await;
+    if let Some(answer) = &answer {
+        state.log_question(&asked, Outcome::of(answer), Some(answer));
+    }
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     if delivered.is_some() {
-        info!(matched = ?matched, confidence, latency_ms, "answered");
+        info!(
+            matched = ?answer.as_ref().and_then(Answer::fact),
+            confidence = answer.as_ref().map_or(0.0, |a| a.confidence),
+            latency_ms,
+            "answered"
+        );
     }
 }
 

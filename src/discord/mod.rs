@@ -5,13 +5,17 @@
 //! - [`deliver`]: REST calls bounded in time, logged, retried only on 429.
 //! - [`commands`]: the slash commands generated from the fact cards.
 //! - [`embed`]: answers as embeds within Discord's limits, with no pings.
+//! - [`feedback`]: 👍 / 👎 under answers; the versioned custom ids of citebot's components.
+//! - [`moderation`]: `/teach`, "Teach citebot" and `/stats`, for members who manage the server.
 //! - [`handler`]: the event routing table.
 
 pub mod commands;
 pub mod config;
 pub mod deliver;
 pub mod embed;
+pub mod feedback;
 pub mod handler;
+pub mod moderation;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -79,6 +83,8 @@ pub enum BotError {
     DisallowedIntents,
     #[error("Discord client error: {0}")]
     Client(#[source] Box<serenity::Error>),
+    #[error("the question log (CITEBOT_DB): {0}; set CITEBOT_DB to another file, or to `off`")]
+    Store(#[source] Box<crate::store::StoreError>),
 }
 
 /// Guilds, guild messages and direct messages: no privileged intent. Discord delivers the content
@@ -96,11 +102,41 @@ pub async fn run(config: BotConfig, index: Arc<Index>) -> Result<(), BotError> {
             .proxy(base.trim_end_matches('/'))
             .ratelimiter_disabled(true);
     }
+    let (memory, writer) = match &config.db {
+        Some(path) => {
+            let open = |path: &std::path::Path| {
+                crate::store::SqliteStore::open(path).map_err(|e| BotError::Store(Box::new(e)))
+            };
+            let (log, writer) =
+                crate::store::QuestionLog::start(Box::new(open(path)?), config.retention);
+            info!(db = %path.display(), retention_days = config.retention.as_secs() / 86_400, "question log on");
+            (
+                Some(handler::Memory::new(log, Box::new(open(path)?))),
+                Some(writer),
+            )
+        }
+        None => {
+            info!("question log off (CITEBOT_DB=off)");
+            (None, None)
+        }
+    };
     let state = Arc::new(BotState::new(
         index,
         config.guild,
         config.cooldown.map(Cooldown::new),
+        memory,
+        config.responses.clone(),
     ));
+    let result = serve(config, state, http).await;
+    if let Some(writer) = writer {
+        // Whatever was queued is committed before the process exits.
+        tokio::task::block_in_place(|| writer.finish(SHUTDOWN_GRACE));
+    }
+    result
+}
+
+/// Connects and answers until a shutdown signal.
+async fn serve(config: BotConfig, state: Arc<BotState>, http: HttpBuilder) -> Result<(), BotError> {
     let mut client = ClientBuilder::new_with_http(http.build(), intents())
         .event_handler(handler::Handler::new(state.clone()))
         .await

@@ -2,7 +2,7 @@
 //! channel to one writer thread that commits whatever has queued in one transaction. Answering
 //! never waits for the disk; when the queue is full a record is dropped and counted.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -18,7 +18,7 @@ pub const QUEUE_CAPACITY: usize = 4_096;
 /// Most records in one transaction.
 pub const MAX_BATCH: usize = 512;
 /// The writer wakes at least this often (retention, the dropped-records warning).
-const TICK: Duration = Duration::from_secs(1);
+const TICK: Duration = Duration::from_millis(250);
 /// Dropped records are warned about at most this often.
 const DROP_WARNING_EVERY: Duration = Duration::from_secs(60);
 /// Retention runs at start and then this often.
@@ -35,6 +35,7 @@ pub struct QuestionLog {
 /// The writer thread; [`Writer::finish`] commits what is queued and stops it.
 pub struct Writer {
     thread: JoinHandle<()>,
+    closing: Arc<AtomicBool>,
 }
 
 impl QuestionLog {
@@ -56,11 +57,15 @@ impl QuestionLog {
             hasher: store.hasher(),
             dropped: dropped.clone(),
         };
-        let thread = std::thread::Builder::new()
-            .name("citebot-log".into())
-            .spawn(move || write_loop(store, receiver, retention, dropped))
-            .expect("spawning the log writer thread");
-        (log, Writer { thread })
+        let closing = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let closing = closing.clone();
+            std::thread::Builder::new()
+                .name("citebot-log".into())
+                .spawn(move || write_loop(store, receiver, retention, dropped, closing))
+                .expect("spawning the log writer thread")
+        };
+        (log, Writer { thread, closing })
     }
 
     pub fn hasher(&self) -> &UserHasher {
@@ -85,9 +90,10 @@ impl QuestionLog {
 }
 
 impl Writer {
-    /// Waits up to `grace` for the writer to commit what is queued (every [`QuestionLog`] clone
-    /// must be dropped first, or it waits the whole grace).
+    /// Commits what is queued and stops the writer, waiting at most `grace`. Records sent after
+    /// this are not written.
     pub fn finish(self, grace: Duration) {
+        self.closing.store(true, Ordering::Release);
         let deadline = Instant::now() + grace;
         while !self.thread.is_finished() {
             if Instant::now() >= deadline {
@@ -105,6 +111,7 @@ fn write_loop(
     receiver: Receiver<Record>,
     retention: Duration,
     dropped: Arc<AtomicU64>,
+    closing: Arc<AtomicBool>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut warned_drops = 0u64;
@@ -126,6 +133,10 @@ fn write_loop(
             Err(RecvTimeoutError::Timeout) => false,
             Err(RecvTimeoutError::Disconnected) => true,
         };
+        let closing = closing.load(Ordering::Acquire);
+        if closing {
+            batch.extend(receiver.try_iter());
+        }
         if !batch.is_empty() {
             if let Err(err) = store.write(&batch) {
                 warn!(records = batch.len(), error = %err, "could not write to the question log; these records are lost");
@@ -160,7 +171,7 @@ fn write_loop(
             }
             next_retention = Instant::now() + RETENTION_EVERY;
         }
-        if disconnected {
+        if disconnected || closing {
             return;
         }
     }
@@ -266,8 +277,9 @@ mod tests {
         for id in 0..300 {
             log.record(record(id));
         }
-        drop(log);
+        // The bot still holds its handle at shutdown: finishing must not wait for it.
         writer.finish(Duration::from_secs(5));
+        drop(log);
         let batches = batches.lock().unwrap_or_else(|p| p.into_inner()).clone();
         assert_eq!(batches.iter().sum::<usize>(), 300);
         assert!(

@@ -489,12 +489,19 @@ pub(crate) fn check_commands(body: &Value) -> Vec<FieldError> {
         errors.push(fe(&[], "BASE_TYPE_LIST", "Must be a list."));
         return errors;
     };
-    if cmds.len() > 100 {
-        errors.push(fe(
-            &[],
-            "BASE_TYPE_MAX_LENGTH",
-            "Must be 100 or fewer in length.",
-        ));
+    // Discord's limits are per type: 100 chat-input, 5 user and 5 message commands.
+    for (kind, max) in [(1, 100), (2, 5), (3, 5)] {
+        let count = cmds
+            .iter()
+            .filter(|c| c["type"].as_u64().unwrap_or(1) == kind)
+            .count();
+        if count > max {
+            errors.push(fe(
+                &[],
+                "BASE_TYPE_MAX_LENGTH",
+                format!("Must be {max} or fewer in length (commands of type {kind})."),
+            ));
+        }
     }
     let mut names = std::collections::HashSet::new();
     for (i, c) in cmds.iter().enumerate() {

@@ -165,7 +165,10 @@ async fn commands_registered_at_start_match_the_fact_cards() {
             .iter()
             .find(|c| c["name"] == name)
             .unwrap_or_else(|| panic!("{name} not registered"));
-        assert_eq!(command["default_member_permissions"], "32", "{name}: Manage Server");
+        assert_eq!(
+            command["default_member_permissions"], "32",
+            "{name}: Manage Server"
+        );
         assert_eq!(command["contexts"], json!([0]), "{name}: servers only");
     }
     for card in index.cards() {

@@ -50,6 +50,11 @@ impl Bot {
         format!("{log}{out}")
     }
 
+    /// The folder the bot runs in (its working directory).
+    pub fn dir(&self) -> &Path {
+        self._dir.path()
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

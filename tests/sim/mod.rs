@@ -1561,6 +1561,12 @@ impl Simulator {
         InteractionBuilder::new(self.clone(), command, 4).focused(option, partial)
     }
 
+    /// A click on a component whose custom id is `custom_id`, on `message` (the message that
+    /// carries it, as the bot sent it). A button unless `.values()` makes it a select menu.
+    pub fn component(&self, custom_id: &str, message: Value) -> InteractionBuilder {
+        InteractionBuilder::new(self.clone(), custom_id, 3).on_message(message)
+    }
+
     /// A MESSAGE_CREATE builder whose content starts with `<@BOT_ID> ` and mentions the bot.
     pub fn message_mentioning_bot(&self, channel_id: u64, text: &str) -> MessageBuilder {
         MessageBuilder::new(self.clone(), channel_id, text, true)

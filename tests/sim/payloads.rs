@@ -220,6 +220,10 @@ pub struct InteractionBuilder {
     id: Option<u64>,
     token: Option<String>,
     command_id: Option<u64>,
+    permissions: Option<u64>,
+    target: Option<Value>,
+    message: Option<Value>,
+    values: Option<Vec<String>>,
 }
 
 impl InteractionBuilder {
@@ -241,7 +245,39 @@ impl InteractionBuilder {
             id: None,
             token: None,
             command_id: None,
+            permissions: None,
+            target: None,
+            message: None,
+            values: None,
         }
+    }
+
+    /// The member's permissions in the channel (default: ordinary text permissions, which do
+    /// not include Manage Server).
+    pub fn permissions(mut self, bits: u64) -> Self {
+        self.permissions = Some(bits);
+        self
+    }
+
+    /// A message command (type 3) on `message` (a MESSAGE_CREATE-shaped payload): Discord puts
+    /// it in `data.resolved.messages` and its id in `data.target_id`.
+    pub fn target_message(mut self, message: Value) -> Self {
+        self.command_type = 3;
+        self.target = Some(message);
+        self
+    }
+
+    /// For a component interaction: the message that carries the component.
+    pub fn on_message(mut self, message: Value) -> Self {
+        self.message = Some(message);
+        self
+    }
+
+    /// For a component interaction: the values picked in a select menu (makes it a string
+    /// select instead of a button).
+    pub fn values(mut self, values: &[&str]) -> Self {
+        self.values = Some(values.iter().map(|v| v.to_string()).collect());
+        self
     }
 
     /// Add an option; its Discord type follows the JSON value (string 3, integer 4, bool 5,
@@ -415,6 +451,20 @@ impl InteractionBuilder {
         if let Some(g) = guild_id {
             data["guild_id"] = json!(g.to_string());
         }
+        if let Some(target) = &self.target {
+            let target_id = target["id"].clone();
+            data["target_id"] = target_id.clone();
+            data["resolved"] = json!({"messages": {target_id.as_str().unwrap_or("0"): target}});
+        }
+        if self.kind == 3 {
+            // MESSAGE_COMPONENT: the builder's name is the custom id.
+            data = match &self.values {
+                Some(values) => {
+                    json!({"custom_id": self.name, "component_type": 3, "values": values})
+                }
+                None => json!({"custom_id": self.name, "component_type": 2}),
+            };
+        }
         let mut v = json!({
             "id": id.to_string(),
             "application_id": cfg.application_id.to_string(),
@@ -445,7 +495,7 @@ impl InteractionBuilder {
                     "mute": false,
                     "pending": false,
                     "flags": 0,
-                    "permissions": ALL_TEXT_PERMISSIONS.to_string(),
+                    "permissions": self.permissions.unwrap_or(ALL_TEXT_PERMISSIONS).to_string(),
                     "communication_disabled_until": null,
                 });
                 v["authorizing_integration_owners"] = json!({"0": g.to_string()});
@@ -456,6 +506,9 @@ impl InteractionBuilder {
                 v["authorizing_integration_owners"] = json!({"0": user_id.to_string()});
                 v["context"] = json!(1);
             }
+        }
+        if let Some(message) = &self.message {
+            v["message"] = message.clone();
         }
         (id, v)
     }

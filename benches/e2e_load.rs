@@ -5,7 +5,9 @@
 //! profile first (`CARGO_BIN_EXE_citebot`, i.e. `target/release/citebot`), so nothing has to be
 //! built by hand. `CITEBOT_LOAD_N` sets the interactions per level (default 2000; concurrency 1
 //! gets a quarter of it, at most 500). `CITEBOT_LOAD_RESPONSES` serves another responses folder
-//! than `<repo>/responses` (e.g. a fixed copy while that one is being edited).
+//! than `<repo>/responses` (e.g. a fixed copy while that one is being edited). `CITEBOT_LOAD_DB`
+//! is the bot's question log: a path, or `off` to measure without it (default: a fresh file in
+//! the bot's temporary folder, so the log is on, as it is by default in production).
 //!
 //! Each worker of a level loops: build an interaction, `dispatch_interaction`, `wait_callback`.
 //! The mix: 40% fact commands (cycling through every card, some `private`), 50% `/ask` with
@@ -49,6 +51,13 @@ fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// `CITEBOT_LOAD_DB`, or a fresh log in `dir`.
+fn question_log(dir: &Path) -> std::ffi::OsString {
+    std::env::var_os("CITEBOT_LOAD_DB")
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| dir.join("citebot.db").into_os_string())
+}
+
 /// `<repo>/responses`, or `CITEBOT_LOAD_RESPONSES` (to measure a fixed copy while `responses/`
 /// is being edited).
 fn responses_dir() -> PathBuf {
@@ -83,6 +92,7 @@ impl Bot {
             .env("CITEBOT_RESPONSES", responses_dir())
             .env("NO_PROXY", "127.0.0.1,localhost")
             .env("RUST_LOG", "warn")
+            .env("CITEBOT_DB", question_log(dir.path()))
             .stdout(Stdio::null())
             .stderr(Stdio::from(
                 std::fs::File::create(&log).expect("create the bot's log file"),
@@ -732,11 +742,16 @@ fn main() {
         let idle = memory_mib(&bot.pid().to_string());
         let ticks = clock_ticks();
         println!(
-            "citebot e2e load: {} serving {} ({} cards, {} dev questions), bot pid {}, load average {}",
+            "citebot e2e load: {} serving {} ({} cards, {} dev questions), question log {}, bot pid {}, load average {}",
             env!("CARGO_BIN_EXE_citebot"),
             responses_dir().display(),
             workload.facts.len(),
             workload.questions.len(),
+            if std::env::var("CITEBOT_LOAD_DB").is_ok_and(|v| v.eq_ignore_ascii_case("off")) {
+                "off"
+            } else {
+                "on"
+            },
             bot.pid(),
             load_average()
         );

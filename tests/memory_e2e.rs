@@ -593,3 +593,112 @@ async fn kill_9_during_a_write_burst_loses_at_most_the_last_second_and_never_cor
     drop(db);
     citebot::store::SqliteStore::open(&run.db).expect("the bot can reopen it");
 }
+
+/// A simulated day: every question of two blind chat sets, asked by 40 people, each answer voted
+/// on as its asker would (👍 when it is the right card or a right refusal, 👎 otherwise). The
+/// log then says exactly what the driver saw. `CITEBOT_SIM_DAY_DB=<path>` keeps the database
+/// (for `citebot report --db <path>`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_simulated_day_is_logged_exactly_as_the_people_saw_it() {
+    let keep = std::env::var_os("CITEBOT_SIM_DAY_DB").map(PathBuf::from);
+    let db_env = keep.as_ref().map(|p| p.to_string_lossy().into_owned());
+    let extra: Vec<(&str, &str)> = db_env
+        .as_deref()
+        .map(|db| vec![("CITEBOT_DB", db)])
+        .unwrap_or_default();
+    let run = running(&extra).await;
+    let db = keep.unwrap_or_else(|| run.db.clone());
+    let index = common::shipped_index();
+    let questions: Vec<common::Labelled> = ["devset3.tsv", "devset4.tsv"]
+        .into_iter()
+        .flat_map(common::question_set)
+        .collect();
+    let (mut answered, mut suggested, mut refused, mut up, mut down) = (0, 0, 0, 0, 0);
+    for (n, labelled) in questions.iter().enumerate() {
+        let user = 700 + (n as u64 % 40);
+        let (id, data) = ask(&run.sim, &labelled.question, user).await;
+        let title = data["embeds"][0]["title"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let card = index
+            .cards()
+            .iter()
+            .find(|c| c.description.en == title)
+            .map(|c| c.command.clone());
+        match (&card, title.as_str()) {
+            (Some(_), _) => answered += 1,
+            (None, "Did you mean?") => suggested += 1,
+            (None, "Not in the article") => refused += 1,
+            (None, _) => answered += 1, // a passage of the article
+        }
+        // Half the people vote.
+        if n % 2 == 1 && !labelled.chat {
+            let right = match &card {
+                Some(card) => labelled.expected.contains(card),
+                None => labelled.is_refusal() && title == "Not in the article",
+            };
+            let ids = custom_ids(&data);
+            let Some(message) = run.sim.original_message(id) else {
+                continue;
+            };
+            if ids.len() == 2 {
+                callback(
+                    &run.sim,
+                    run.sim
+                        .component(&ids[usize::from(!right)], message)
+                        .user(user)
+                        .build(),
+                )
+                .await;
+                if right {
+                    up += 1;
+                } else {
+                    down += 1;
+                }
+            }
+        }
+    }
+    let total = questions.len() as i64;
+    assert_eq!(
+        wait_count(&db, "SELECT count(*) FROM questions", total),
+        total
+    );
+    assert_eq!(
+        wait_count(&db, "SELECT count(*) FROM votes", up + down),
+        up + down
+    );
+    let outcomes = |outcome: &str| {
+        read_db(&db)
+            .query_row(
+                "SELECT count(*) FROM questions WHERE outcome = ?1",
+                [outcome],
+                |r| r.get::<_, i64>(0),
+            )
+            .expect("count")
+    };
+    let chat = outcomes("chat");
+    assert_eq!(outcomes("answered"), answered - chat, "passages and cards");
+    assert_eq!(outcomes("suggested"), suggested);
+    assert_eq!(outcomes("refused"), refused);
+    let report = std::process::Command::new(env!("CARGO_BIN_EXE_citebot"))
+        .args(["report", "--db", db.to_str().expect("utf-8"), "--json"])
+        .output()
+        .expect("citebot report");
+    let report: Value = serde_json::from_slice(&report.stdout).expect("JSON report");
+    assert_eq!(report["questions"], total);
+    let votes = report["cards"]
+        .as_array()
+        .expect("cards")
+        .iter()
+        .map(|c| c["up"].as_i64().unwrap_or(0) + c["down"].as_i64().unwrap_or(0))
+        .sum::<i64>();
+    assert!(
+        votes <= up + down,
+        "votes on cards only: {votes} of {}",
+        up + down
+    );
+    eprintln!(
+        "simulated day: {total} questions, {answered} answered (chat {chat}), {suggested} suggested, {refused} refused; {up} 👍, {down} 👎"
+    );
+}

@@ -403,7 +403,7 @@ fn bar_chart(
         .max()
         .unwrap_or(0)
         .max(1);
-    let width = (160 + 70 * labels.len() as u32).clamp(480, 1400);
+    let width = (160 + 110 * labels.len() as u32).clamp(480, 1600);
     let mut svg = String::new();
     let drawn = (|| -> Result<(), Box<dyn std::error::Error>> {
         let root = SVGBackend::with_string(&mut svg, (width, 320)).into_drawing_area();
@@ -428,6 +428,7 @@ fn bar_chart(
                     String::new()
                 }
             })
+            .y_label_formatter(&|y| format!("{y:.0}"))
             .y_desc(y_label)
             .draw()?;
         let mut named = std::collections::BTreeSet::new();
@@ -452,6 +453,7 @@ fn bar_chart(
         }
         chart
             .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .draw()?;

@@ -102,6 +102,15 @@ async fn callback(sim: &Simulator, (id, interaction): (u64, Value)) -> Value {
     sim.wait_callback(id, WAIT).await.expect("callback")["data"].clone()
 }
 
+/// `/teach question:MISSED card:h20-deal` from a member with `permissions`.
+fn teach_missed(sim: &Simulator, permissions: u64) -> (u64, Value) {
+    sim.slash_command("teach")
+        .option("question", json!(MISSED))
+        .option("card", json!("h20-deal"))
+        .permissions(permissions)
+        .build()
+}
+
 fn is_ephemeral(data: &Value) -> bool {
     data["flags"].as_u64().unwrap_or(0) & 64 != 0
 }
@@ -260,16 +269,7 @@ async fn teach_makes_a_refused_question_answered_on_the_next_ask() {
         "{cards}"
     );
 
-    let taught = callback(
-        &run.sim,
-        run.sim
-            .slash_command("teach")
-            .option("question", json!(MISSED))
-            .option("card", json!("h20-deal"))
-            .permissions(MODERATOR)
-            .build(),
-    )
-    .await;
+    let taught = callback(&run.sim, teach_missed(&run.sim, MODERATOR)).await;
     assert!(is_ephemeral(&taught), "{taught}");
     let text = taught["content"].as_str().unwrap_or("");
     assert!(
@@ -299,16 +299,7 @@ async fn teach_and_stats_are_refused_to_a_member_without_manage_server() {
     let run = running(&[]).await;
     ask(&run.sim, MISSED, 11).await;
     wait_count(&run.db, "SELECT count(*) FROM questions", 1);
-    let refused = callback(
-        &run.sim,
-        run.sim
-            .slash_command("teach")
-            .option("question", json!(MISSED))
-            .option("card", json!("h20-deal"))
-            .permissions(MEMBER)
-            .build(),
-    )
-    .await;
+    let refused = callback(&run.sim, teach_missed(&run.sim, MEMBER)).await;
     assert!(is_ephemeral(&refused));
     assert!(
         refused["content"]

@@ -678,15 +678,17 @@ async fn a_simulated_day_is_logged_exactly_as_the_people_saw_it() {
         .expect("citebot report");
     let report: Value = serde_json::from_slice(&report.stdout).expect("JSON report");
     assert_eq!(report["questions"], total);
-    let votes = report["cards"]
+    assert_eq!(report["votes_up"], up);
+    assert_eq!(report["votes_down"], down);
+    let on_cards = report["cards"]
         .as_array()
         .expect("cards")
         .iter()
         .map(|c| c["up"].as_i64().unwrap_or(0) + c["down"].as_i64().unwrap_or(0))
         .sum::<i64>();
     assert!(
-        votes <= up + down,
-        "votes on cards only: {votes} of {}",
+        on_cards <= up + down,
+        "votes on cards: {on_cards} of {}",
         up + down
     );
     eprintln!(

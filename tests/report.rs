@@ -158,6 +158,10 @@ fn the_json_report_has_the_same_figures() {
     assert_eq!(report["cards"][0]["down"], 1);
     assert_eq!(report["slowest"][0]["latency_ms"], 7.5);
     assert_eq!(report["missed"][0]["closest"], "h20-deal");
+    assert_eq!(
+        (report["votes_up"].as_u64(), report["votes_down"].as_u64()),
+        (Some(1), Some(1))
+    );
 }
 
 #[test]

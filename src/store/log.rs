@@ -220,7 +220,15 @@ mod tests {
             Ok(Vec::new())
         }
         fn report(&self, since: i64, until: i64) -> Result<Report, StoreError> {
-            Ok(Report::new(since, until, vec![], vec![], vec![], vec![]))
+            Ok(Report::new(
+                since,
+                until,
+                vec![],
+                vec![],
+                (0, 0),
+                vec![],
+                vec![],
+            ))
         }
     }
 

@@ -137,7 +137,10 @@ pub struct Report {
     pub rates: BTreeMap<&'static str, f64>,
     pub days: Vec<DayCounts>,
     pub missed: Vec<MissedGroup>,
-    /// Most 👎 first.
+    /// Every vote in the period, on any answer (refusals and suggestions included).
+    pub votes_up: u64,
+    pub votes_down: u64,
+    /// Votes on answers with a card, most 👎 first.
     pub cards: Vec<CardVotes>,
     pub slowest: Vec<SlowAnswer>,
 }
@@ -148,6 +151,7 @@ impl Report {
         until: i64,
         days: Vec<DayCounts>,
         missed: Vec<MissedGroup>,
+        (votes_up, votes_down): (u64, u64),
         mut cards: Vec<CardVotes>,
         slowest: Vec<SlowAnswer>,
     ) -> Report {
@@ -177,6 +181,8 @@ impl Report {
             rates,
             days,
             missed,
+            votes_up,
+            votes_down,
             cards,
             slowest,
         }
@@ -186,10 +192,9 @@ impl Report {
         self.rates.get(outcome.as_str()).copied().unwrap_or(0.0)
     }
 
+    /// (👍, 👎) on every answer of the period.
     pub fn votes(&self) -> (u64, u64) {
-        self.cards
-            .iter()
-            .fold((0, 0), |(up, down), c| (up + c.up, down + c.down))
+        (self.votes_up, self.votes_down)
     }
 
     pub fn json(&self) -> String {
@@ -255,7 +260,12 @@ impl Report {
                 );
             }
         }
-        out.push_str("\nCards by share of 👎:\n");
+        let _ = writeln!(
+            out,
+            "\nVotes: 👍 {} · 👎 {} (on any answer; by card below)",
+            self.votes_up, self.votes_down
+        );
+        out.push_str("Cards by share of 👎:\n");
         if self.cards.is_empty() {
             out.push_str("  (no votes)\n");
         }
@@ -312,7 +322,11 @@ impl Report {
         );
         page.push_str("<h2>Questions per day</h2>\n");
         page.push_str(&self.days_chart());
-        page.push_str("<h2>Votes per card</h2>\n");
+        let _ = writeln!(
+            page,
+            "<h2>Votes per card</h2>\n<p>All votes: 👍 {} · 👎 {}</p>",
+            self.votes_up, self.votes_down
+        );
         page.push_str(&self.votes_chart());
         page.push_str("<h2>Most frequent unanswered questions</h2>\n<table><tr><th>closest card</th><th>times</th><th>outcome</th><th>question</th></tr>\n");
         for group in &self.missed {
@@ -524,6 +538,7 @@ mod tests {
             1_764_028_800,
             vec![monday, tuesday],
             missed,
+            (5, 6),
             cards,
             vec![],
         )
@@ -536,7 +551,11 @@ mod tests {
         assert!((report.rate(Outcome::Answered) - 0.6).abs() < 1e-9);
         assert!((report.rate(Outcome::Suggested) - 0.2).abs() < 1e-9);
         assert_eq!(report.cards[0].card, "b");
-        assert_eq!(report.votes(), (4, 4));
+        assert_eq!(
+            report.votes(),
+            (5, 6),
+            "every vote, not only those on cards"
+        );
     }
 
     #[test]

@@ -298,7 +298,21 @@ impl Store for SqliteStore {
                 slowest.push(row?);
             }
         }
-        Ok(Report::new(since, until, days, missed, cards, slowest))
+        let votes: (i64, i64) = self.connection.query_row(
+            "SELECT coalesce(sum(v.up), 0), coalesce(sum(1 - v.up), 0) FROM votes v
+             JOIN questions q ON q.id = v.question_id WHERE q.at BETWEEN ?1 AND ?2",
+            [since, until],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        Ok(Report::new(
+            since,
+            until,
+            days,
+            missed,
+            (votes.0 as u64, votes.1 as u64),
+            cards,
+            slowest,
+        ))
     }
 }
 

@@ -541,18 +541,45 @@ impl Index {
     /// clause gives the answer; another clause that confidently matches another card is answered
     /// too, and one the article does not cover is named.
     pub fn ask(&self, message: &str, lang: Option<Lang>) -> Answer {
-        let message = question_prefix(message);
-        let reading = self.read(message);
+        let reading = self.read(question_prefix(message));
+        self.answer_reading(&reading, 0, lang)
+    }
+
+    /// Answers a message that follows `previous` in a conversation (a thread, a DM): a follow-up
+    /// that names little ("e quando sai?", "and who pays?") is read with the previous question's
+    /// words as context, and one that names no model is about the model named before. Only the
+    /// follow-up is answered; a follow-up that stands alone is answered as [`Index::ask`] would.
+    pub fn ask_follow_up(&self, message: &str, previous: &str, lang: Option<Lang>) -> Answer {
+        let alone = self.ask(message, lang);
+        if alone.is_answered() || alone.is_chit_chat() {
+            return alone;
+        }
+        let mut reading = self.read(question_prefix(previous));
+        let first = reading.clauses.len();
+        let follow_up = self.read(question_prefix(message));
+        reading.clauses.extend(follow_up.clauses);
+        reading.cleaned = follow_up.cleaned;
+        reading.thanks = follow_up.thanks;
+        reading.earlier_messages = first;
+        let read_with_previous = self.answer_reading(&reading, first, lang);
+        if read_with_previous.is_answered() {
+            read_with_previous
+        } else {
+            alone
+        }
+    }
+
+    /// Answers the clauses of `reading` from `first` on; those before are context only.
+    fn answer_reading(&self, reading: &Reading, first: usize, lang: Option<Lang>) -> Answer {
         let reply_lang = |best_paraphrase_lang: Option<Lang>| {
             lang.or_else(|| self.evidence_lang(&reading.cleaned))
                 .or(best_paraphrase_lang)
                 .unwrap_or(Lang::En)
         };
-        let focus = reading.focus();
+        let focus: Vec<usize> = reading.focus(first);
         if focus.is_empty() {
             let lang = reply_lang(None);
-            if reading
-                .clauses
+            if reading.clauses[first.min(reading.clauses.len())..]
                 .iter()
                 .any(|c| c.kind == ClauseKind::ChitChat)
             {
@@ -683,7 +710,7 @@ impl Index {
     /// How a message is read and scored, for people tuning cards and the lexicon.
     pub fn explain(&self, message: &str) -> String {
         let reading = self.read(question_prefix(message));
-        let focus = reading.focus();
+        let focus = reading.focus(0);
         let mut out = String::new();
         for (i, clause) in reading.clauses.iter().enumerate() {
             let scored = if focus.contains(&i) {
@@ -963,6 +990,7 @@ impl Index {
             cleaned,
             clauses,
             thanks,
+            earlier_messages: 0,
         }
     }
 
@@ -1613,15 +1641,18 @@ struct Reading {
     clauses: Vec<ReadClause>,
     /// Whether its small talk thanks.
     thanks: bool,
+    /// How many clauses come from earlier messages of the conversation (context only).
+    earlier_messages: usize,
 }
 
 impl Reading {
-    /// The clauses to score: those that ask, or every statement when none does.
-    fn focus(&self) -> Vec<usize> {
+    /// The clauses to score, from `first` on: those that ask, or every statement when none does.
+    fn focus(&self, first: usize) -> Vec<usize> {
         let of_kind = |kind| -> Vec<usize> {
             self.clauses
                 .iter()
                 .enumerate()
+                .skip(first)
                 .filter(|(_, c)| c.kind == kind)
                 .map(|(i, _)| i)
                 .collect()
@@ -1639,8 +1670,16 @@ impl Reading {
         let mut query = self.clauses[clause].terms.clone();
         // "R2 vai ser open source? e quanto custou treinar ele?": a question that names no
         // model is about the one named before it.
+        // Across messages (a conversation's earlier question) only a follow-up that names
+        // almost nothing takes the earlier model: "and the engineers?" after an H20 question is
+        // still about the engineers.
+        let from = if self.clauses[clause].topics <= 1 {
+            0
+        } else {
+            self.earlier_messages
+        };
         if !query.iter().any(|t| t.role == Role::Exact) {
-            let named = self.clauses[..clause]
+            let named = self.clauses[from..clause]
                 .iter()
                 .rev()
                 .find_map(|c| {
@@ -1794,10 +1833,74 @@ mod tests {
     }
 
     #[test]
+    fn a_follow_up_that_names_little_is_read_with_the_previous_question() {
+        let index = shipped();
+        for (previous, follow_up, card) in [
+            ("what is the H20 deal?", "how much?", "h20-deal"),
+            ("os chips da huawei falharam?", "porquê?", "ascend-problems"),
+            ("nvidia was summoned by regulators?", "why?", "h20-unsafe"),
+        ] {
+            assert_ne!(
+                index.ask(follow_up, None).fact(),
+                Some(card),
+                "{follow_up:?} alone must not already answer, or this tests nothing"
+            );
+            let answer = index.ask_follow_up(follow_up, previous, None);
+            assert_eq!(answer.fact(), Some(card), "{previous:?} then {follow_up:?}");
+        }
+    }
+
+    #[test]
+    fn a_follow_up_that_stands_alone_is_answered_alone() {
+        let index = shipped();
+        for (previous, follow_up, card) in [
+            (
+                "what is the H20 deal?",
+                "what did the Huawei engineers do?",
+                "huawei-engineers",
+            ),
+            // Read with the delay question, "launch" would pull towards the delay card.
+            (
+                "why was R2 delayed?",
+                "and when does it launch?",
+                "r2-release-date",
+            ),
+            ("porque atrasou o R2?", "e o R1?", "r1-training"),
+        ] {
+            let followed = index.ask_follow_up(follow_up, previous, None);
+            assert_eq!(
+                followed.fact(),
+                Some(card),
+                "{previous:?} then {follow_up:?}"
+            );
+            assert!(
+                followed.more.is_empty(),
+                "the previous question is not answered again"
+            );
+        }
+    }
+
+    #[test]
+    fn the_previous_model_carries_over_only_to_a_follow_up_that_names_almost_nothing() {
+        let index = shipped();
+        let mut reading = index.read("what is the H20 deal?");
+        let first = reading.clauses.len();
+        reading
+            .clauses
+            .extend(index.read("what did the Huawei engineers do?").clauses);
+        reading.earlier_messages = first;
+        let query = reading.query_for(first, index.tuning.context_factor);
+        assert!(
+            !query.iter().any(|t| t.surface == "h20"),
+            "H20 from the earlier message: {query:?}"
+        );
+    }
+
+    #[test]
     fn a_preamble_is_context_and_the_question_is_scored() {
         let reading = shipped()
             .read("ok so I read a thread yesterday — now I'm confused. why was r2 delayed?");
-        let focus = reading.focus();
+        let focus = reading.focus(0);
         assert_eq!(focus.len(), 1);
         assert_eq!(reading.clauses[focus[0]].text, "why was r2 delayed");
         let query = reading.query_for(focus[0], 0.5);

@@ -399,14 +399,14 @@ fn criterion_benches(c: &mut Criterion, index: &Index, baseline: &Baseline, set:
         b.iter(|| {
             let answer = &answers[next % answers.len()];
             next += 1;
-            answer_embed(black_box(answer), index).total_chars
+            answer_embed(black_box(answer), index, &Default::default()).total_chars
         })
     });
     let answer = index
         .fact_answer("why-r2-delayed", citebot::Lang::En)
         .expect("the why-r2-delayed card exists");
     c.bench_function("answer_embed_why_r2_delayed", |b| {
-        b.iter(|| answer_embed(black_box(&answer), index).total_chars)
+        b.iter(|| answer_embed(black_box(&answer), index, &Default::default()).total_chars)
     });
 }
 

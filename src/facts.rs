@@ -23,7 +23,7 @@ pub const MAX_CITATIONS: usize = 3;
 /// take one of these names (Discord rejects two commands of one name at registration).
 pub const BUILT_IN_COMMANDS: [(&str, &str); 5] = [
     ("ask", "perguntar"),
-    ("facts", "factos"),
+    ("facts", "fatos"),
     ("source", "fonte"),
     ("teach", "ensinar"),
     ("stats", "estatisticas"),

@@ -910,7 +910,7 @@ fn exercise(
         preview(question)
     );
     check_answer(index, &answer, lang)
-        .and_then(|()| check_embed(&answer_embed(&answer, index), "answer"))
+        .and_then(|()| check_embed(&answer_embed(&answer, index, &mentions(index)), "answer"))
         .map_err(|err| TestCaseError::fail(format!("{err} for {}", preview(question))))?;
 
     let (suggestions, took) = timed(budget, || index.suggest(question, limit));
@@ -1103,7 +1103,7 @@ fn arbitrary_answer() -> impl Strategy<Value = Answer> {
 fn any_answer_renders_within_discord_limits() {
     let _serial = serial();
     proptest!(config(64), |(answer in arbitrary_answer())| {
-        let rendered = answer_embed(&answer, index());
+        let rendered = answer_embed(&answer, index(), &mentions(index()));
         check_embed(&rendered, &format!("{:?}", answer.matched))?;
     });
 }
@@ -1133,8 +1133,8 @@ fn fixed_embeds_and_fact_answers_are_within_limits() {
     let index = index();
     for lang in [Lang::Pt, Lang::En] {
         for (name, rendered) in [
-            ("help", help_embed(lang)),
-            ("facts", facts_embed(index, lang)),
+            ("help", help_embed(lang, &mentions(index))),
+            ("facts", facts_embed(index, lang, &mentions(index))),
             ("source", source_embed(index, lang)),
         ] {
             let result = check_embed(&rendered, name);
@@ -1142,8 +1142,12 @@ fn fixed_embeds_and_fact_answers_are_within_limits() {
         }
         for card in index.cards() {
             let answer = index.fact_answer(&card.command, lang).expect("a card");
-            let result = check_answer(index, &answer, Some(lang))
-                .and_then(|()| check_embed(&answer_embed(&answer, index), &card.command));
+            let result = check_answer(index, &answer, Some(lang)).and_then(|()| {
+                check_embed(
+                    &answer_embed(&answer, index, &mentions(index)),
+                    &card.command,
+                )
+            });
             assert!(result.is_ok(), "/{}: {}", card.command, result.unwrap_err());
         }
     }
@@ -1313,4 +1317,16 @@ fn timing_report() {
             );
         }
     }
+}
+
+/// Every command with the longest id Discord gives: clickable mentions are longer than
+/// `/name`, and the embeds must stay within limits with them.
+fn mentions(index: &citebot::Index) -> citebot::discord::embed::CommandMentions {
+    index
+        .cards()
+        .iter()
+        .map(|card| card.command.clone())
+        .chain(["ask", "facts", "source"].map(String::from))
+        .map(|name| (name, i64::MAX as u64))
+        .collect()
 }

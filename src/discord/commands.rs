@@ -2,7 +2,7 @@
 //! and the "Ask citebot" message command; with the question log on, also the moderators'
 //! `/teach`, `/stats` and "Teach citebot". Pure: builds serenity builders, registers nothing.
 
-use serenity::all::{CommandType, InteractionContext, Permissions};
+use serenity::all::{CommandType, InstallationContext, InteractionContext, Permissions};
 use serenity::builder::{CreateCommand, CreateCommandOption};
 use serenity::model::application::CommandOptionType;
 
@@ -32,7 +32,7 @@ fn private_option() -> CreateCommandOption {
         "Only you see the answer",
     )
     .name_localized("pt-BR", "privado")
-    .description_localized("pt-BR", "Só tu vês a resposta")
+    .description_localized("pt-BR", "Só você vê a resposta")
     .required(false)
 }
 
@@ -56,7 +56,7 @@ pub fn all(index: &Index, with_log: bool) -> Vec<CreateCommand> {
             .name_localized("pt-BR", BUILT_IN_COMMANDS[0].1)
             .description_localized(
                 "pt-BR",
-                "Pergunta o que quiseres sobre o artigo; as respostas citam-no com §N",
+                "Pergunte o que quiser sobre o artigo; as respostas o citam com §N",
             )
             .add_option(
                 CreateCommandOption::new(
@@ -65,7 +65,7 @@ pub fn all(index: &Index, with_log: bool) -> Vec<CreateCommand> {
                     "Your question, in Portuguese or English",
                 )
                 .name_localized("pt-BR", "pergunta")
-                .description_localized("pt-BR", "A tua pergunta, em português ou inglês")
+                .description_localized("pt-BR", "Sua pergunta, em português ou inglês")
                 .required(true)
                 .set_autocomplete(true)
                 .max_length(QUESTION_MAX_CHARS),
@@ -76,7 +76,7 @@ pub fn all(index: &Index, with_log: bool) -> Vec<CreateCommand> {
         CreateCommand::new(FACTS)
             .description("List the fact commands")
             .name_localized("pt-BR", BUILT_IN_COMMANDS[1].1)
-            .description_localized("pt-BR", "Lista os comandos de factos"),
+            .description_localized("pt-BR", "Lista os comandos de fatos"),
     );
     commands.push(
         CreateCommand::new(SOURCE)
@@ -92,6 +92,20 @@ pub fn all(index: &Index, with_log: bool) -> Vec<CreateCommand> {
             .kind(CommandType::Message)
             .name_localized("pt-BR", "Perguntar ao citebot"),
     );
+    // Everyone's commands work wherever the app is: installed on a server, or by a user for
+    // their DMs and group chats.
+    let mut commands: Vec<CreateCommand> = commands
+        .into_iter()
+        .map(|command| {
+            command
+                .integration_types(vec![InstallationContext::Guild, InstallationContext::User])
+                .contexts(vec![
+                    InteractionContext::Guild,
+                    InteractionContext::BotDm,
+                    InteractionContext::PrivateChannel,
+                ])
+        })
+        .collect();
     if with_log {
         commands.extend(moderator_commands());
     }
@@ -106,7 +120,7 @@ fn moderator_commands() -> Vec<CreateCommand> {
         .name_localized("pt-BR", BUILT_IN_COMMANDS[3].1)
         .description_localized(
             "pt-BR",
-            "Ensina ao citebot uma pergunta que falhou: passa a responder com o cartão escolhido",
+            "Ensine ao citebot uma pergunta que ele errou: ele passa a responder com o cartão escolhido",
         )
         .add_option(
             CreateCommandOption::new(
@@ -130,7 +144,7 @@ fn moderator_commands() -> Vec<CreateCommand> {
                 "The fact card that answers it",
             )
             .name_localized("pt-BR", "cartao")
-            .description_localized("pt-BR", "O cartão de facto que lhe responde")
+            .description_localized("pt-BR", "O cartão de fato que responde a ela")
             .required(true)
             .set_autocomplete(true),
         );
@@ -149,6 +163,7 @@ fn moderator_commands() -> Vec<CreateCommand> {
         .map(|command| {
             command
                 .default_member_permissions(MODERATOR)
+                .integration_types(vec![InstallationContext::Guild])
                 .contexts(vec![InteractionContext::Guild])
         })
         .collect()

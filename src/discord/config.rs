@@ -28,6 +28,9 @@ pub struct BotConfig {
     pub db: Option<PathBuf>,
     /// Log rows older than this are deleted (`CITEBOT_RETENTION`, default 30 days).
     pub retention: Duration,
+    /// Channels and forums where every message is read (`CITEBOT_ASK_CHANNELS`); empty by
+    /// default. Needs the privileged Message Content intent.
+    pub ask_channels: Vec<u64>,
 }
 
 /// How long the question log keeps a row unless `CITEBOT_RETENTION` says otherwise.
@@ -44,6 +47,7 @@ impl std::fmt::Debug for BotConfig {
             .field("shards", &self.shards)
             .field("db", &self.db)
             .field("retention", &self.retention)
+            .field("ask_channels", &self.ask_channels)
             .finish()
     }
 }
@@ -62,6 +66,8 @@ pub enum ConfigError {
     Shards(#[from] super::ShardPlanError),
     #[error("CITEBOT_RETENTION: {0}")]
     Retention(String),
+    #[error("CITEBOT_ASK_CHANNELS must be channel ids separated by commas, got {0:?}")]
+    AskChannels(String),
 }
 
 impl BotConfig {
@@ -95,6 +101,19 @@ impl BotConfig {
             None => Some(CooldownSpec::DEFAULT),
         };
         let shards = set("CITEBOT_SHARDS").unwrap_or_default().parse()?;
+        let ask_channels = match set("CITEBOT_ASK_CHANNELS") {
+            Some(text) => text
+                .split([',', ' '])
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(|id| {
+                    id.parse::<std::num::NonZeroU64>()
+                        .map(std::num::NonZeroU64::get)
+                        .map_err(|_| ConfigError::AskChannels(text.clone()))
+                })
+                .collect::<Result<Vec<u64>, _>>()?,
+            None => Vec::new(),
+        };
         let retention = match set("CITEBOT_RETENTION") {
             Some(text) => crate::store::parse_period(&text).map_err(ConfigError::Retention)?,
             None => DEFAULT_RETENTION,
@@ -109,6 +128,7 @@ impl BotConfig {
             shards,
             db: Some(PathBuf::from("citebot.db")),
             retention,
+            ask_channels,
         })
     }
 }
@@ -136,6 +156,10 @@ mod tests {
         assert_eq!(config.api_base, None);
         assert_eq!(config.cooldown, Some(CooldownSpec::DEFAULT));
         assert_eq!(config.shards, ShardPlan::Auto);
+        assert!(
+            config.ask_channels.is_empty(),
+            "no channel is watched by default"
+        );
         assert!(
             !format!("{config:?}").contains("abc.def.ghi"),
             "Debug hides the token"
@@ -174,6 +198,16 @@ mod tests {
             with("CITEBOT_RETENTION", "forever"),
             Err(ConfigError::Retention(_))
         ));
+        assert!(matches!(
+            with("CITEBOT_ASK_CHANNELS", "123,general"),
+            Err(ConfigError::AskChannels(_))
+        ));
+        assert_eq!(
+            with("CITEBOT_ASK_CHANNELS", " 123, 456 ")
+                .expect("valid")
+                .ask_channels,
+            vec![123, 456]
+        );
         assert_eq!(
             with("CITEBOT_RETENTION", "7d").expect("valid").retention,
             Duration::from_secs(7 * 86_400)

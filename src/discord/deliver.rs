@@ -19,6 +19,20 @@ pub const INTERACTION_WINDOW: Duration = Duration::from_millis(2800);
 pub const RATE_LIMIT_BACKOFF: Duration = Duration::from_millis(500);
 pub const MAX_RETRIES: u32 = 2;
 
+/// Discord's epoch (2015-01-01) in Unix milliseconds: a snowflake's top 42 bits count from it.
+const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+
+/// When the interaction with this id must have its first response: its creation (the id's
+/// timestamp) plus [`INTERACTION_WINDOW`]. `None` when that moment has passed at `now`. A
+/// creation time ahead of `now` (clock skew) counts as `now`.
+pub fn interaction_deadline(id: u64, now: std::time::SystemTime) -> Option<Instant> {
+    let created =
+        std::time::UNIX_EPOCH + Duration::from_millis((id >> 22).saturating_add(DISCORD_EPOCH_MS));
+    let age = now.duration_since(created).unwrap_or(Duration::ZERO);
+    let left = INTERACTION_WINDOW.checked_sub(age)?;
+    (!left.is_zero()).then(|| Instant::now() + left)
+}
+
 /// The HTTP status of a failed call, when Discord answered.
 pub fn status_of(err: &serenity::Error) -> Option<u16> {
     match err {
@@ -132,6 +146,36 @@ mod tests {
     async fn a_429_with_time_left_is_retried_at_most_twice() {
         let window = RATE_LIMIT_BACKOFF * (MAX_RETRIES + 2);
         assert_eq!(calls_with(429, window).await, 1 + MAX_RETRIES as usize);
+    }
+
+    fn snowflake_at(time: std::time::SystemTime) -> u64 {
+        let ms = time
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_millis() as u64;
+        (ms - DISCORD_EPOCH_MS) << 22
+    }
+
+    #[tokio::test]
+    async fn the_window_runs_from_the_interactions_creation() {
+        let now = std::time::SystemTime::now();
+        let fresh = interaction_deadline(snowflake_at(now), now).expect("fresh");
+        let left = fresh - Instant::now();
+        assert!(
+            left > Duration::from_millis(2_700) && left <= INTERACTION_WINDOW,
+            "{left:?}"
+        );
+        let older = interaction_deadline(snowflake_at(now - Duration::from_secs(2)), now)
+            .expect("still in its window");
+        assert!(older - Instant::now() <= Duration::from_millis(800));
+        assert_eq!(
+            interaction_deadline(snowflake_at(now - Duration::from_secs(3)), now),
+            None,
+            "replayed after its window"
+        );
+        let skewed = interaction_deadline(snowflake_at(now + Duration::from_secs(5)), now)
+            .expect("a clock ahead of ours");
+        assert!(skewed - Instant::now() <= INTERACTION_WINDOW);
     }
 
     #[tokio::test]

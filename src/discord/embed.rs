@@ -26,6 +26,17 @@ const OK_COLOUR: u32 = 0x2b_8a_3e;
 const PASSAGE_COLOUR: u32 = 0xe0_a1_00;
 const REFUSAL_COLOUR: u32 = 0x86_8e_96;
 
+/// The ids Discord gave citebot's commands, by name, for clickable `</name:id>` mentions.
+pub type CommandMentions = std::collections::HashMap<String, u64>;
+
+/// A clickable `</name:id>` when the command's id is known, else `` `/name` ``.
+pub fn command_ref(name: &str, mentions: &CommandMentions) -> String {
+    match mentions.get(name) {
+        Some(id) => format!("</{name}:{id}>"),
+        None => format!("`/{name}`"),
+    }
+}
+
 /// Mentions in anything citebot sends ping nobody: no `parse`, no replied user.
 pub fn no_pings() -> CreateAllowedMentions {
     CreateAllowedMentions::new().replied_user(false)
@@ -85,7 +96,7 @@ pub struct Rendered {
 }
 
 /// The embed for an answer: summary, one quote block per citation with its §N, and the source.
-pub fn answer_embed(answer: &Answer, index: &Index) -> Rendered {
+pub fn answer_embed(answer: &Answer, index: &Index, mentions: &CommandMentions) -> Rendered {
     let lang = answer.lang;
     let meta = &index.responses().article.meta;
     let (title, colour) = match &answer.matched {
@@ -125,7 +136,7 @@ pub fn answer_embed(answer: &Answer, index: &Index) -> Rendered {
         let commands: Vec<String> = answer
             .alternatives
             .iter()
-            .map(|c| format!("`/{c}`"))
+            .map(|c| command_ref(c, mentions))
             .collect();
         description.push_str(&format!(
             "\n\n{} {}",
@@ -144,7 +155,7 @@ pub fn answer_embed(answer: &Answer, index: &Index) -> Rendered {
         let clause = part.clause.as_deref().unwrap_or_default();
         let mut value = part.summary.clone();
         if let Some(command) = part.fact() {
-            value = format!("`/{command}` {value}");
+            value = format!("{} {value}", command_ref(command, mentions));
         }
         for c in &part.citations {
             value.push_str(&format!("\n§{} {}", c.paragraph, citation_block(c, lang)));
@@ -210,17 +221,24 @@ pub fn build(
 }
 
 /// `/facts`: one line per command.
-pub fn facts_embed(index: &Index, lang: Lang) -> Rendered {
+pub fn facts_embed(index: &Index, lang: Lang, mentions: &CommandMentions) -> Rendered {
     let lines: Vec<String> = index
         .cards()
         .iter()
-        .map(|card| format!("`/{}` — {}", card.command, card.description.get(lang)))
+        .map(|card| {
+            format!(
+                "{} — {}",
+                command_ref(&card.command, mentions),
+                card.description.get(lang)
+            )
+        })
         .collect();
-    let title = lang.pick("Factos que o citebot conhece", "Facts citebot knows");
-    let hint = lang.pick(
-        "Ou pergunta livremente com `/ask` ou mencionando o bot.",
-        "Or ask anything with `/ask` or by mentioning the bot.",
-    );
+    let title = lang.pick("Fatos que o citebot conhece", "Facts citebot knows");
+    let ask = command_ref("ask", mentions);
+    let hint = match lang {
+        Lang::Pt => format!("Ou pergunte o que quiser com {ask} ou mencionando o bot."),
+        Lang::En => format!("Or ask anything with {ask} or by mentioning the bot."),
+    };
     let footer = source_line(&index.responses().article.meta, lang);
     build(
         title,
@@ -256,18 +274,21 @@ pub fn source_embed(index: &Index, lang: Lang) -> Rendered {
 }
 
 /// A mention with no question.
-pub fn help_embed(lang: Lang) -> Rendered {
+pub fn help_embed(lang: Lang, mentions: &CommandMentions) -> Rendered {
+    let also = ["ask", "facts", "source"]
+        .map(|name| command_ref(name, mentions))
+        .join(", ");
     let (title, description) = match lang {
         Lang::Pt => (
-            "Pergunta-me sobre o artigo",
-            "Escreve a pergunta depois da menção, por exemplo: `@citebot porque é que o R2 atrasou?`\nTambém: `/ask`, `/facts`, `/source`.",
+            "Pergunte sobre o artigo",
+            format!("Escreva a pergunta depois da menção, por exemplo: `@citebot por que o R2 atrasou?`\nTambém: {also}."),
         ),
         Lang::En => (
             "Ask me about the article",
-            "Write the question after the mention, e.g. `@citebot why was R2 delayed?`\nAlso: `/ask`, `/facts`, `/source`.",
+            format!("Write the question after the mention, e.g. `@citebot why was R2 delayed?`\nAlso: {also}."),
         ),
     };
-    build(title, description, &[], "citebot", OK_COLOUR)
+    build(title, &description, &[], "citebot", OK_COLOUR)
 }
 
 #[cfg(test)]
@@ -337,7 +358,7 @@ mod tests {
             clause: None,
             more: vec![],
         };
-        let value = json(&answer_embed(&passage, &index));
+        let value = json(&answer_embed(&passage, &index, &CommandMentions::new()));
         let title = value["title"].as_str().expect("title");
         assert!(
             title.starts_with("Direct passage from the article (§"),
@@ -349,7 +370,7 @@ mod tests {
         );
 
         let refusal = index.ask("who is the ceo of deepseek?", Some(Lang::Pt));
-        let value = json(&answer_embed(&refusal, &index));
+        let value = json(&answer_embed(&refusal, &index, &CommandMentions::new()));
         assert_eq!(value["title"], "O artigo não responde a isso");
         assert!(value
             .get("fields")

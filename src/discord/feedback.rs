@@ -6,29 +6,34 @@
 use serenity::all::{ButtonStyle, CreateActionRow, CreateButton};
 
 use crate::answer::Lang;
+use crate::facts::is_valid_command_name;
 
 /// The version prefix of every custom id citebot makes.
 const PREFIX: &str = "cb1";
 
 /// What a component's custom id asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// A vote on the answer to question `question` (the interaction's or message's id).
     Vote { question: u64, up: bool },
     /// A card chosen for a question waiting to be taught.
     Teach { pending: u64 },
+    /// A suggested card, offered to `asker` under a refusal or a "did you mean".
+    Card { command: String, asker: u64 },
+    /// Post a private answer in the channel.
+    Post,
 }
 
 impl Action {
-    pub fn custom_id(self) -> String {
+    pub fn custom_id(&self) -> String {
         match self {
             Action::Vote { question, up } => {
-                format!(
-                    "{PREFIX}:vote:{question}:{}",
-                    if up { "up" } else { "down" }
-                )
+                let direction = if *up { "up" } else { "down" };
+                format!("{PREFIX}:vote:{question}:{direction}")
             }
             Action::Teach { pending } => format!("{PREFIX}:teach:{pending}"),
+            Action::Card { command, asker } => format!("{PREFIX}:card:{command}:{asker}"),
+            Action::Post => format!("{PREFIX}:post"),
         }
     }
 
@@ -38,7 +43,11 @@ impl Action {
         if parts.next()? != PREFIX {
             return None;
         }
-        let action = match (parts.next()?, parts.next()?, parts.next()) {
+        let kind = parts.next()?;
+        if kind == "post" {
+            return parts.next().is_none().then_some(Action::Post);
+        }
+        let action = match (kind, parts.next()?, parts.next()) {
             ("vote", id, Some(direction)) => Action::Vote {
                 question: parse_id(id)?,
                 up: match direction {
@@ -49,6 +58,10 @@ impl Action {
             },
             ("teach", id, None) => Action::Teach {
                 pending: parse_id(id)?,
+            },
+            ("card", command, Some(asker)) if is_valid_command_name(command) => Action::Card {
+                command: command.to_string(),
+                asker: parse_id(asker)?,
             },
             _ => return None,
         };
@@ -68,11 +81,16 @@ fn parse_id(text: &str) -> Option<u64> {
 
 /// The 👍 / 👎 row under an answer to question `question`.
 pub fn vote_row(question: u64, lang: Lang) -> CreateActionRow {
+    CreateActionRow::Buttons(vote_buttons(question, lang))
+}
+
+/// 👍 and 👎 for the answer to question `question`.
+pub fn vote_buttons(question: u64, lang: Lang) -> Vec<CreateButton> {
     let (helpful, not_helpful) = match lang {
-        Lang::Pt => ("Útil", "Não ajudou"),
+        Lang::Pt => ("Ajudou", "Não ajudou"),
         Lang::En => ("Helpful", "Not helpful"),
     };
-    CreateActionRow::Buttons(vec![
+    vec![
         CreateButton::new(Action::Vote { question, up: true }.custom_id())
             .style(ButtonStyle::Secondary)
             .emoji('👍')
@@ -87,14 +105,14 @@ pub fn vote_row(question: u64, lang: Lang) -> CreateActionRow {
         .style(ButtonStyle::Secondary)
         .emoji('👎')
         .label(not_helpful),
-    ])
+    ]
 }
 
 /// The clicker's ephemeral thanks.
 pub fn thanks(lang: Lang, up: bool) -> String {
     let emoji = if up { "👍" } else { "👎" };
     match lang {
-        Lang::Pt => format!("Obrigado! O teu {emoji} ficou registado (um novo clique muda-o)."),
+        Lang::Pt => format!("Valeu! Seu {emoji} foi registrado (clique de novo para mudar)."),
         Lang::En => format!("Thanks! Your {emoji} is noted (click again to change it)."),
     }
 }
@@ -102,7 +120,7 @@ pub fn thanks(lang: Lang, up: bool) -> String {
 /// For a component citebot cannot act on (stale, forged, or the log is off).
 pub fn stale_notice(lang: Lang) -> &'static str {
     match lang {
-        Lang::Pt => "Este botão já não funciona. Faz a pergunta de novo.",
+        Lang::Pt => "Este botão não funciona mais. Faça a pergunta de novo.",
         Lang::En => "This button no longer works. Ask the question again.",
     }
 }
@@ -125,10 +143,19 @@ mod tests {
             Action::Teach {
                 pending: 1_234_567_890_123_456_789,
             },
+            Action::Card {
+                command: "autossuficiência".into(),
+                asker: i64::MAX as u64,
+            },
+            Action::Card {
+                command: "x".repeat(32),
+                asker: 1,
+            },
+            Action::Post,
         ] {
             let id = action.custom_id();
             assert!(id.len() <= 100, "{id}");
-            assert_eq!(Action::parse(&id), Some(action), "{id}");
+            assert_eq!(Action::parse(&id).as_ref(), Some(&action), "{id}");
         }
     }
 
@@ -151,6 +178,11 @@ mod tests {
             "cb1:teach:1:2",
             "cb1:unknown:1",
             "cb1:vote:１:up",
+            "cb1:card:h20-deal",
+            "cb1:card:Bad Name:1",
+            "cb1:card::1",
+            "cb1:card:h20-deal:0",
+            "cb1:post:1",
         ] {
             assert_eq!(Action::parse(bad), None, "{bad:?}");
         }

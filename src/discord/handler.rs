@@ -1,25 +1,28 @@
 //! The event handler: a routing table from Discord events to core calls and back to messages.
 
+use std::collections::HashSet;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use serenity::all::{
-    ChannelId, Command, CommandInteraction, ComponentInteraction, Context,
-    CreateAutocompleteResponse, CreateCommand, CreateInteractionResponse,
-    CreateInteractionResponseMessage, CreateMessage, EventHandler, GuildId, Http, Interaction,
-    Message, Ready, ResolvedTarget, ResolvedValue, UserId,
+    ChannelId, CommandInteraction, CommandType, ComponentInteraction, Context,
+    CreateAutocompleteResponse, CreateCommand, CreateEmbed, CreateInteractionResponse,
+    CreateInteractionResponseMessage, CreateMessage, EventHandler, GuildChannel, GuildId, Http,
+    Interaction, Message, MessageFlags, Ready, ResolvedTarget, ResolvedValue, UserId,
 };
 use serenity::async_trait;
 use tokio::time::Instant;
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use super::commands::{
-    self, ASK, ASK_MESSAGE, FACTS, PRIVATE_OPTION, QUESTION_OPTION, SOURCE, STATS, TEACH,
-    TEACH_MESSAGE,
+    self, ASK, FACTS, PRIVATE_OPTION, QUESTION_OPTION, SOURCE, STATS, TEACH, TEACH_MESSAGE,
 };
-use super::deliver::{deliver, INTERACTION_WINDOW};
-use super::embed::{self, no_pings, shorten, CHOICE_MAX};
+use super::conversation::{Conversations, Thread, Threads};
+use super::deliver::{deliver, interaction_deadline};
+use super::embed::{self, no_pings, shorten, CommandMentions, CHOICE_MAX};
 use super::feedback::{self, Action};
 use super::moderation;
+use super::registration;
+use super::reply::{reply, Reply, Request};
 use crate::answer::{Answer, Lang};
 use crate::cooldown::{Cooldown, Verdict};
 use crate::index::Index;
@@ -36,6 +39,12 @@ pub struct BotState {
     pub(crate) memory: Option<Memory>,
     /// The responses folder (where `/teach` writes `learned/`).
     pub(crate) responses: std::path::PathBuf,
+    /// Channels (and forums) where every message from a person is read (`CITEBOT_ASK_CHANNELS`).
+    watched: HashSet<u64>,
+    conversations: Conversations,
+    threads: Threads,
+    /// The ids Discord gave the commands, for `</name:id>` mentions.
+    mentions: RwLock<CommandMentions>,
 }
 
 /// The question log: written through `log` (never waits), read through `reader` (moderator
@@ -80,6 +89,7 @@ impl BotState {
         cooldown: Option<Cooldown>,
         memory: Option<Memory>,
         responses: std::path::PathBuf,
+        watched: HashSet<u64>,
     ) -> BotState {
         BotState {
             index: RwLock::new(index),
@@ -89,7 +99,18 @@ impl BotState {
             http: OnceLock::new(),
             memory,
             responses,
+            watched,
+            conversations: Conversations::default(),
+            threads: Threads::default(),
+            mentions: RwLock::new(CommandMentions::new()),
         }
+    }
+
+    fn mentions(&self) -> CommandMentions {
+        self.mentions
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// Logs a question once its reply went out (or was given up on). Never waits.
@@ -115,10 +136,25 @@ impl BotState {
         }));
     }
 
-    /// The 👍 / 👎 row for an answer, when votes can be recorded.
-    fn vote_row(&self, question: u64, answer: &Answer) -> Option<serenity::all::CreateActionRow> {
-        (self.memory.is_some() && !answer.is_chit_chat())
-            .then(|| feedback::vote_row(question, answer.lang))
+    /// The cooldown's word on a free question: `(retry after, say so)` when limited.
+    fn limited(&self, user: UserId, now: Instant) -> Option<(std::time::Duration, bool)> {
+        match self.cooldown.as_ref()?.check(user.get(), now.into_std()) {
+            Verdict::Limited {
+                retry_after,
+                notify,
+            } => {
+                info!(retry_after_s = retry_after.as_secs(), notify, "cooldown");
+                Some((retry_after, notify))
+            }
+            Verdict::Allowed => None,
+        }
+    }
+
+    /// Logs what `reply` decided, once it was delivered or given up on.
+    fn log_reply(&self, asked: &Asked, reply: &Reply) {
+        if let Some(outcome) = reply.outcome {
+            self.log_question(asked, outcome, reply.answer.as_ref());
+        }
     }
 
     /// Whether any shard has had READY.
@@ -152,9 +188,20 @@ impl BotState {
         );
         if changed {
             match self.http.get() {
-                Some(http) => register(http, &new, self.guild, with_log).await,
+                Some(http) => self.register(http, &new).await,
                 None => info!("not connected yet; commands will be registered on READY"),
             }
+        }
+    }
+
+    /// Registers the commands if Discord's differ, and keeps their ids.
+    async fn register(&self, http: &Http, index: &Index) {
+        let commands = commands::all(index, self.memory.is_some());
+        if let Some(ids) = registration::sync(http, self.guild, commands).await {
+            *self
+                .mentions
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = ids;
         }
     }
 }
@@ -182,35 +229,36 @@ impl EventHandler for Handler {
         info!(user = %ready.user.name, guilds = ready.guilds.len(), shard = ?ready.shard, "connected");
         // Every shard gets READY; registering once per process is enough.
         if ready.shard.is_none_or(|shard| shard.id.0 == 0) || self.state.guild.is_some() {
-            register(
-                &ctx.http,
-                &self.state.index(),
-                self.state.guild,
-                self.state.memory.is_some(),
-            )
-            .await;
+            self.state.register(&ctx.http, &self.state.index()).await;
         }
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        let id = interaction.id();
+        // Discord's 3-second window runs from the interaction's creation (its id's timestamp),
+        // not from when it reached us: one replayed after a RESUME may already be over.
+        let Some(deadline) = interaction_deadline(id.get(), std::time::SystemTime::now()) else {
+            info!(id = %id, "interaction already past its 3-second window (replayed?); skipped");
+            return;
+        };
         match interaction {
             Interaction::Command(command) => {
                 let span =
                     info_span!("interaction", command = %command.data.name, id = %command.id);
-                on_command(&ctx, &self.state, command)
+                on_command(&ctx, &self.state, command, deadline)
                     .instrument(span)
                     .await;
             }
             Interaction::Autocomplete(command) => {
                 let span =
                     info_span!("autocomplete", command = %command.data.name, id = %command.id);
-                on_autocomplete(&ctx, &self.state, command)
+                on_autocomplete(&ctx, &self.state, command, deadline)
                     .instrument(span)
                     .await;
             }
             Interaction::Component(component) => {
                 let span = info_span!("component", id = %component.id);
-                on_component(&ctx, &self.state, component)
+                on_component(&ctx, &self.state, component, deadline)
                     .instrument(span)
                     .await;
             }
@@ -218,23 +266,53 @@ impl EventHandler for Handler {
         }
     }
 
+    async fn thread_create(&self, _ctx: Context, thread: GuildChannel) {
+        self.state.threads.created(
+            thread.id.get(),
+            Thread {
+                parent: thread.parent_id.map(|p| p.get()),
+                name: thread.name.clone(),
+            },
+        );
+    }
+
     async fn message(&self, ctx: Context, message: Message) {
         let Some(&bot) = self.state.bot_user.get() else {
             return;
         };
-        // In a DM every message is a question; elsewhere only those that mention the bot.
         // Other bots and webhooks are never answered (two bots could answer each other forever).
         let from_a_person =
             !message.author.bot && message.webhook_id.is_none() && message.author.id != bot;
-        let addressed = message.guild_id.is_none() || mentions(&message, bot);
-        if !from_a_person || !addressed {
+        if !from_a_person {
             return;
         }
-        let span = info_span!("mention", channel = %message.channel_id, id = %message.id);
-        on_mention(&ctx, &self.state, &message, bot)
+        // In a DM every message is a question; elsewhere those that mention the bot, and in a
+        // watched channel (or a new post of a watched forum) every message.
+        let (entry, question) = if message.guild_id.is_none() || mentions(&message, bot) {
+            (Entry::Mention, question_from_mention(&message.content, bot))
+        } else if let Some(question) = watched_question(&self.state, &message) {
+            (Entry::Watched, question)
+        } else {
+            return;
+        };
+        let span = info_span!("message", entry = entry.as_str(), channel = %message.channel_id, id = %message.id);
+        on_message(&ctx, &self.state, &message, entry, &question)
             .instrument(span)
             .await;
     }
+}
+
+/// The question a message asks in a watched place: a watched channel's message, or a watched
+/// forum's new post (its title and first message; the post's id is its first message's).
+fn watched_question(state: &BotState, message: &Message) -> Option<String> {
+    let channel = message.channel_id.get();
+    if state.watched.contains(&channel) {
+        return Some(crate::text::collapse_whitespace(&message.content));
+    }
+    let thread = state.threads.get(channel)?;
+    let in_watched = thread.parent.is_some_and(|p| state.watched.contains(&p));
+    (in_watched && message.id.get() == channel)
+        .then(|| crate::text::collapse_whitespace(&format!("{}\n{}", thread.name, message.content)))
 }
 
 fn mentions(message: &Message, bot: UserId) -> bool {
@@ -243,173 +321,142 @@ fn mentions(message: &Message, bot: UserId) -> bool {
         || message.content.contains(&format!("<@!{bot}>"))
 }
 
-async fn register(http: &Http, index: &Index, guild: Option<GuildId>, with_log: bool) {
-    let commands = commands::all(index, with_log);
-    let count = commands.len();
-    let result = deliver("bulk overwrite commands", None, || {
-        let commands = commands.clone();
-        async move {
-            match guild {
-                Some(guild) => guild.set_commands(http, commands).await,
-                None => Command::set_global_commands(http, commands).await,
-            }
-        }
-    })
-    .await;
-    if let Some(registered) = result {
-        info!(count, registered = registered.len(), guild = ?guild, "commands registered");
+fn locale_lang(locale: &str) -> Lang {
+    Lang::from_code(locale).unwrap_or(Lang::En)
+}
+
+fn votes_on(state: &BotState) -> bool {
+    state.memory.is_some()
+}
+
+/// A reply as an interaction response message.
+fn interaction_message(reply: &Reply) -> CreateInteractionResponseMessage {
+    let mut message = CreateInteractionResponseMessage::new()
+        .allowed_mentions(no_pings())
+        .ephemeral(reply.ephemeral)
+        .components(reply.components.clone());
+    if let Some(embed) = &reply.embed {
+        message = message.embed(embed.clone());
     }
-}
-
-fn locale_lang(command: &CommandInteraction) -> Lang {
-    Lang::from_code(&command.locale).unwrap_or(Lang::En)
-}
-
-/// How much of a question a public answer shows above it.
-const ASKED_MAX_CHARS: usize = 200;
-
-fn cooldown_notice(lang: Lang, retry_after: std::time::Duration) -> String {
-    let seconds = retry_after.as_secs().max(1);
-    match lang {
-        Lang::Pt => {
-            format!("Calma: demasiadas perguntas seguidas. Tenta de novo daqui a {seconds} s.")
-        }
-        Lang::En => format!("Slow down: too many questions in a row. Try again in {seconds} s."),
+    if let Some(content) = &reply.content {
+        message = message.content(content.clone());
     }
+    message
 }
 
-async fn on_command(ctx: &Context, state: &BotState, command: CommandInteraction) {
+async fn on_command(
+    ctx: &Context,
+    state: &BotState,
+    command: CommandInteraction,
+    deadline: Instant,
+) {
     let name = command.data.name.as_str();
     if [TEACH, STATS, TEACH_MESSAGE].contains(&name) {
         return moderation::on_command(ctx, state, &command).await;
     }
     let started = Instant::now();
-    let deadline = Some(started + INTERACTION_WINDOW);
     let index = state.index();
-    let lang = locale_lang(&command);
+    let mentions = state.mentions();
+    let lang = locale_lang(&command.locale);
     let mut private = false;
-    let mut question = None;
+    let mut question = String::new();
     for option in command.data.options() {
         match (option.name, option.value) {
             (PRIVATE_OPTION, ResolvedValue::Boolean(value)) => private = value,
-            (QUESTION_OPTION, ResolvedValue::String(value)) => question = Some(value.to_string()),
+            (QUESTION_OPTION, ResolvedValue::String(value)) => question = value.to_string(),
             _ => {}
         }
     }
-    if name == ASK_MESSAGE {
+    let rendered = match name {
+        FACTS => Some((embed::facts_embed(&index, lang, &mentions).embed, true)),
+        SOURCE => Some((embed::source_embed(&index, lang).embed, private)),
+        _ => None,
+    };
+    if let Some((embed, ephemeral)) = rendered {
+        let message = CreateInteractionResponseMessage::new()
+            .embed(embed)
+            .allowed_mentions(no_pings())
+            .ephemeral(ephemeral);
+        deliver("interaction callback", Some(deadline), || {
+            command.create_response(
+                &ctx.http,
+                CreateInteractionResponse::Message(message.clone()),
+            )
+        })
+        .await;
+        return;
+    }
+    let entry = match (name, command.data.kind) {
+        (ASK, _) => Entry::Ask,
+        (_, CommandType::Message) => Entry::MessageCommand,
+        _ => Entry::Slash,
+    };
+    if entry == Entry::MessageCommand {
         // "Ask citebot" on a message: its text is the question (the interaction carries it,
         // so this needs no Message Content intent).
         question = match command.data.target() {
-            Some(ResolvedTarget::Message(message)) => Some(message.content.clone()),
-            _ => None,
+            Some(ResolvedTarget::Message(message)) => message.content.clone(),
+            _ => String::new(),
         };
     }
-    let entry = match name {
-        ASK => Entry::Ask,
-        ASK_MESSAGE => Entry::MessageCommand,
-        _ => Entry::Slash,
-    };
+    debug!(question = %question, "asked");
     let asked = Asked {
         id: command.id.get(),
         entry,
         guild: command.guild_id,
         channel: command.channel_id,
         user: command.user.id,
-        question: question.as_deref().filter(|_| entry != Entry::Slash),
+        question: (entry != Entry::Slash).then_some(question.as_str()),
         started,
     };
-    if entry != Entry::Slash {
-        if let Some(cooldown) = &state.cooldown {
-            if let Verdict::Limited { retry_after, .. } =
-                cooldown.check(command.user.id.get(), started.into_std())
-            {
-                info!(retry_after_s = retry_after.as_secs(), "cooldown");
-                let notice = CreateInteractionResponseMessage::new()
-                    .content(cooldown_notice(lang, retry_after))
-                    .allowed_mentions(no_pings())
-                    .ephemeral(true);
-                deliver("interaction callback", deadline, || {
-                    command.create_response(
-                        &ctx.http,
-                        CreateInteractionResponse::Message(notice.clone()),
-                    )
-                })
-                .await;
-                state.log_question(&asked, Outcome::Cooldown, None);
-                return;
-            }
-        }
-    }
-    let answer = match name {
-        ASK | ASK_MESSAGE => {
-            let question = question.clone().unwrap_or_default();
-            debug!(question = %question, "asked");
-            if question.trim().is_empty() {
-                None
-            } else {
-                let mut answer = index.ask(&question, Some(lang));
-                // Others in the channel see what was asked (escaped and shortened by the embed).
-                if !private && answer.clause.is_none() {
-                    let asked = crate::text::collapse_whitespace(&question);
-                    answer.clause = Some(embed::shorten(&asked, ASKED_MAX_CHARS));
-                }
-                Some(answer)
-            }
-        }
-        FACTS | SOURCE => None,
-        other => {
-            let answer = index.fact_answer(other, lang);
-            if answer.is_none() {
-                warn!(command = other, "unknown command (stale registration?)");
-            }
-            answer
-        }
+    let request = Request {
+        id: command.id.get(),
+        entry,
+        text: &question,
+        card: (entry == Entry::Slash).then_some(name),
+        lang: Some(lang),
+        private,
+        asker: command.user.id.get(),
+        previous: None,
+        // Fact commands are never limited: they cost nothing and answer one thing.
+        limited: (entry != Entry::Slash)
+            .then(|| state.limited(command.user.id, started))
+            .flatten(),
+        votes: votes_on(state),
     };
-    let rendered = match (&answer, name) {
-        (Some(answer), _) => embed::answer_embed(answer, &index),
-        (None, FACTS) => {
-            private = true;
-            embed::facts_embed(&index, lang)
-        }
-        (None, SOURCE) => embed::source_embed(&index, lang),
-        (None, _) => {
-            private = true;
-            embed::help_embed(lang)
-        }
-    };
-    let mut response = CreateInteractionResponseMessage::new()
-        .embed(rendered.embed)
-        .allowed_mentions(no_pings())
-        .ephemeral(private);
-    if let Some(row) = answer
-        .as_ref()
-        .and_then(|answer| state.vote_row(asked.id, answer))
-    {
-        response = response.components(vec![row]);
+    let reply = reply(&index, &request, &mentions);
+    if entry == Entry::Slash && reply.answer.is_none() {
+        warn!(command = name, "unknown command (stale registration?)");
     }
-    let delivered = deliver("interaction callback", deadline, || {
+    let message = interaction_message(&reply);
+    let delivered = deliver("interaction callback", Some(deadline), || {
         command.create_response(
             &ctx.http,
-            CreateInteractionResponse::Message(response.clone()),
+            CreateInteractionResponse::Message(message.clone()),
         )
     })
     .await;
-    if let Some(answer) = &answer {
-        state.log_question(&asked, Outcome::of(answer), Some(answer));
-    }
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    if delivered.is_some() {
+    state.log_reply(&asked, &reply);
+    log_answered(delivered.is_some(), &reply, started);
+}
+
+fn log_answered(delivered: bool, reply: &Reply, started: Instant) {
+    if delivered {
         info!(
-            matched = ?answer.as_ref().and_then(Answer::fact),
-            confidence = answer.as_ref().map_or(1.0, |a| a.confidence),
-            latency_ms,
+            matched = ?reply.answer.as_ref().and_then(Answer::fact),
+            confidence = reply.answer.as_ref().map_or(0.0, |a| a.confidence),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
             "answered"
         );
     }
 }
 
-async fn on_autocomplete(ctx: &Context, state: &BotState, command: CommandInteraction) {
-    let started = Instant::now();
+async fn on_autocomplete(
+    ctx: &Context,
+    state: &BotState,
+    command: CommandInteraction,
+    deadline: Instant,
+) {
     let response = if command.data.name == TEACH {
         moderation::autocomplete(state, &command)
     } else {
@@ -419,31 +466,39 @@ async fn on_autocomplete(ctx: &Context, state: &BotState, command: CommandIntera
             .map(|option| option.value.to_string())
             .unwrap_or_default();
         let mut response = CreateAutocompleteResponse::new();
-        for suggestion in state.index().suggest(&typed, 25) {
+        for suggestion in state.index().suggest(&typed, embed::CHOICES_MAX) {
             let text = shorten(&suggestion.text, CHOICE_MAX);
             response = response.add_string_choice(text.clone(), text);
         }
         response
     };
-    deliver(
-        "autocomplete callback",
-        Some(started + INTERACTION_WINDOW),
-        || {
-            command.create_response(
-                &ctx.http,
-                CreateInteractionResponse::Autocomplete(response.clone()),
-            )
-        },
-    )
+    deliver("autocomplete callback", Some(deadline), || {
+        command.create_response(
+            &ctx.http,
+            CreateInteractionResponse::Autocomplete(response.clone()),
+        )
+    })
     .await;
 }
 
 /// A click on one of citebot's buttons or menus.
-async fn on_component(ctx: &Context, state: &BotState, component: ComponentInteraction) {
+async fn on_component(
+    ctx: &Context,
+    state: &BotState,
+    component: ComponentInteraction,
+    deadline: Instant,
+) {
     let started = Instant::now();
-    let lang = Lang::from_code(&component.locale).unwrap_or(Lang::En);
+    let lang = locale_lang(&component.locale);
+    let index = state.index();
+    let notice = |text: String| {
+        CreateInteractionResponseMessage::new()
+            .content(shorten(&text, embed::CONTENT_MAX))
+            .allowed_mentions(no_pings())
+            .ephemeral(true)
+    };
     let action = Action::parse(&component.data.custom_id);
-    let reply = match (action, &state.memory) {
+    let message = match (action, &state.memory) {
         (Some(Action::Vote { question, up }), Some(memory)) => {
             memory.log.record(Record::Vote(VoteRecord {
                 question_id: question,
@@ -452,31 +507,69 @@ async fn on_component(ctx: &Context, state: &BotState, component: ComponentInter
                 at: store::now(),
             }));
             info!(question, up, "vote");
-            feedback::thanks(lang, up)
+            notice(feedback::thanks(lang, up))
         }
         (Some(Action::Teach { pending }), Some(_)) => {
-            moderation::on_card_picked(state, &component, pending, lang).await
+            notice(moderation::on_card_picked(state, &component, pending, lang).await)
+        }
+        (Some(Action::Card { command, asker }), _) if index.card(&command).is_some() => {
+            // Public only when the one who asked clicks under a public answer.
+            let public_original = !component
+                .message
+                .flags
+                .is_some_and(|f| f.contains(MessageFlags::EPHEMERAL));
+            let clicker = component.user.id.get();
+            let request = Request {
+                id: component.id.get(),
+                entry: Entry::Button,
+                text: "",
+                card: Some(&command),
+                lang: Some(lang),
+                private: !(public_original && clicker == asker),
+                asker: clicker,
+                previous: None,
+                limited: None,
+                votes: votes_on(state),
+            };
+            let reply = reply(&index, &request, &state.mentions());
+            let asked = Asked {
+                id: component.id.get(),
+                entry: Entry::Button,
+                guild: component.guild_id,
+                channel: component.channel_id,
+                user: component.user.id,
+                question: None,
+                started,
+            };
+            state.log_reply(&asked, &reply);
+            interaction_message(&reply)
+        }
+        (Some(Action::Post), _) if !component.message.embeds.is_empty() => {
+            // The private answer, as citebot rendered it, now in the channel for everyone.
+            let embeds: Vec<CreateEmbed> = component
+                .message
+                .embeds
+                .iter()
+                .cloned()
+                .map(CreateEmbed::from)
+                .collect();
+            CreateInteractionResponseMessage::new()
+                .embeds(embeds)
+                .allowed_mentions(no_pings())
+                .ephemeral(false)
         }
         _ => {
-            // Stale (another version, the log turned off) or forged: say so, never fail.
+            // Stale (another version, a card since removed, the log turned off) or forged.
             warn!(custom_id = %component.data.custom_id, "component citebot cannot act on");
-            feedback::stale_notice(lang).to_string()
+            notice(feedback::stale_notice(lang).to_string())
         }
     };
-    let response = CreateInteractionResponseMessage::new()
-        .content(shorten(&reply, embed::CONTENT_MAX))
-        .allowed_mentions(no_pings())
-        .ephemeral(true);
-    deliver(
-        "component callback",
-        Some(started + INTERACTION_WINDOW),
-        || {
-            component.create_response(
-                &ctx.http,
-                CreateInteractionResponse::Message(response.clone()),
-            )
-        },
-    )
+    deliver("component callback", Some(deadline), || {
+        component.create_response(
+            &ctx.http,
+            CreateInteractionResponse::Message(message.clone()),
+        )
+    })
     .await;
 }
 
@@ -490,82 +583,77 @@ pub fn question_from_mention(content: &str, bot: UserId) -> String {
         .join(" ")
 }
 
-async fn on_mention(ctx: &Context, state: &BotState, message: &Message, bot: UserId) {
+/// A mention, a DM, or a message in a watched place: answered in place, as a reply.
+async fn on_message(
+    ctx: &Context,
+    state: &BotState,
+    message: &Message,
+    entry: Entry,
+    question: &str,
+) {
     let started = Instant::now();
     let index = state.index();
-    let question = question_from_mention(&message.content, bot);
-    debug!(question = %question, "mentioned");
     let channel: ChannelId = message.channel_id;
+    debug!(question = %question, "asked");
+    // In a thread or a DM citebot answered lately, a follow-up is read with the last question.
+    let conversation = message.guild_id.is_none() || state.threads.get(channel.get()).is_some();
+    let previous = conversation
+        .then(|| {
+            state
+                .conversations
+                .previous(channel.get(), started.into_std())
+        })
+        .flatten();
+    let request = Request {
+        id: message.id.get(),
+        entry,
+        text: question,
+        card: None,
+        lang: None,
+        private: false,
+        asker: message.author.id.get(),
+        previous: previous.as_deref(),
+        limited: state.limited(message.author.id, started),
+        votes: votes_on(state),
+    };
+    let reply = reply(&index, &request, &state.mentions());
     let asked = Asked {
         id: message.id.get(),
-        entry: Entry::Mention,
+        entry,
         guild: message.guild_id,
         channel,
         user: message.author.id,
-        question: Some(&question),
+        question: Some(question),
         started,
     };
-    let reply = |embed: Option<serenity::all::CreateEmbed>, content: Option<String>| {
-        // A question deleted before the answer is sent still gets its answer, as a plain
-        // message, instead of Discord refusing the reply.
-        let reference = serenity::all::MessageReference::from(message).fail_if_not_exists(false);
-        let mut reply = CreateMessage::new()
-            .reference_message(reference)
-            .allowed_mentions(no_pings());
-        if let Some(embed) = embed {
-            reply = reply.embed(embed);
-        }
-        if let Some(content) = content {
-            reply = reply.content(content);
-        }
-        reply
-    };
-    if let Some(cooldown) = &state.cooldown {
-        if let Verdict::Limited {
-            retry_after,
-            notify,
-        } = cooldown.check(message.author.id.get(), started.into_std())
-        {
-            info!(retry_after_s = retry_after.as_secs(), notify, "cooldown");
-            if notify {
-                let lang = index.ask(&question, None).lang;
-                let notice = reply(None, Some(cooldown_notice(lang, retry_after)));
-                deliver("channel message", None, || {
-                    channel.send_message(&ctx.http, notice.clone())
-                })
-                .await;
-            }
-            state.log_question(&asked, Outcome::Cooldown, None);
-            return;
-        }
+    if reply.silent {
+        state.log_reply(&asked, &reply);
+        return;
     }
-    let answer = (!question.trim().is_empty()).then(|| index.ask(&question, None));
-    let mut message = match &answer {
-        Some(answer) => reply(Some(embed::answer_embed(answer, &index).embed), None),
-        None => reply(Some(embed::help_embed(Lang::En).embed), None),
-    };
-    if let Some(row) = answer
-        .as_ref()
-        .and_then(|answer| state.vote_row(asked.id, answer))
-    {
-        message = message.components(vec![row]);
+    // A question deleted before the answer is sent still gets its answer, as a plain message,
+    // instead of Discord refusing the reply.
+    let reference = serenity::all::MessageReference::from(message).fail_if_not_exists(false);
+    let mut out = CreateMessage::new()
+        .reference_message(reference)
+        .allowed_mentions(no_pings())
+        .components(reply.components.clone());
+    if let Some(embed) = &reply.embed {
+        out = out.embed(embed.clone());
+    }
+    if let Some(content) = &reply.content {
+        out = out.content(content.clone());
     }
     let delivered = deliver("channel message", None, || {
-        channel.send_message(&ctx.http, message.clone())
+        channel.send_message(&ctx.http, out.clone())
     })
     .await;
-    if let Some(answer) = &answer {
-        state.log_question(&asked, Outcome::of(answer), Some(answer));
+    state.log_reply(&asked, &reply);
+    if conversation && reply.answer.as_ref().is_some_and(Answer::is_answered) {
+        state
+            .conversations
+            .answered(channel.get(), question, started.into_std());
     }
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    if delivered.is_some() {
-        info!(
-            matched = ?answer.as_ref().and_then(Answer::fact),
-            confidence = answer.as_ref().map_or(0.0, |a| a.confidence),
-            latency_ms,
-            "answered"
-        );
-    }
+    log_answered(delivered.is_some(), &reply, started);
 }
 
 #[cfg(test)]

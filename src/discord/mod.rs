@@ -7,15 +7,21 @@
 //! - [`embed`]: answers as embeds within Discord's limits, with no pings.
 //! - [`feedback`]: 👍 / 👎 under answers; the versioned custom ids of citebot's components.
 //! - [`moderation`]: `/teach`, "Teach citebot" and `/stats`, for members who manage the server.
+//! - [`reply`]: the one pure function from a request (any entry point) to a reply.
+//! - [`conversation`]: the last question per thread or DM, and the threads seen created.
+//! - [`registration`]: commands overwritten only when they differ; their ids kept.
 //! - [`handler`]: the event routing table.
 
 pub mod commands;
 pub mod config;
+pub mod conversation;
 pub mod deliver;
 pub mod embed;
 pub mod feedback;
 pub mod handler;
 pub mod moderation;
+pub mod registration;
+pub mod reply;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -79,7 +85,9 @@ impl FromStr for ShardPlan {
 pub enum BotError {
     #[error("Discord rejected DISCORD_TOKEN (gateway close 4004 or HTTP 401: authentication failed); put the bot token from the Developer Portal in .env (see .env.example)")]
     InvalidToken,
-    #[error("Discord refused the gateway intents (close 4014); citebot needs no privileged intent, check the application's settings")]
+    #[error("Discord refused the gateway intents (close 4014): CITEBOT_ASK_CHANNELS needs the privileged Message Content intent; turn on \"Message Content Intent\" under Bot -> Privileged Gateway Intents in the Developer Portal, or leave CITEBOT_ASK_CHANNELS empty")]
+    MessageContentRefused,
+    #[error("Discord refused the gateway intents (close 4014); citebot needs no privileged intent without CITEBOT_ASK_CHANNELS, check the application's settings")]
     DisallowedIntents,
     #[error("Discord client error: {0}")]
     Client(#[source] Box<serenity::Error>),
@@ -87,10 +95,17 @@ pub enum BotError {
     Store(#[source] Box<crate::store::StoreError>),
 }
 
-/// Guilds, guild messages and direct messages: no privileged intent. Discord delivers the content
-/// of messages that mention the bot without MESSAGE_CONTENT.
-pub fn intents() -> GatewayIntents {
-    GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::DIRECT_MESSAGES
+/// Guilds, guild messages and direct messages: no privileged intent, since Discord delivers the
+/// content of messages that mention the bot without MESSAGE_CONTENT. Watched channels need the
+/// content of every message, so only then is the privileged intent asked for.
+pub fn intents(watching: bool) -> GatewayIntents {
+    let base =
+        GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::DIRECT_MESSAGES;
+    if watching {
+        base | GatewayIntents::MESSAGE_CONTENT
+    } else {
+        base
+    }
 }
 
 /// Runs the bot until Ctrl-C or SIGTERM (then shuts the shards down and returns `Ok`).
@@ -126,6 +141,7 @@ pub async fn run(config: BotConfig, index: Arc<Index>) -> Result<(), BotError> {
         config.cooldown.map(Cooldown::new),
         memory,
         config.responses.clone(),
+        config.ask_channels.iter().copied().collect(),
     ));
     let result = serve(config, state, http).await;
     if let Some(writer) = writer {
@@ -137,7 +153,11 @@ pub async fn run(config: BotConfig, index: Arc<Index>) -> Result<(), BotError> {
 
 /// Connects and answers until a shutdown signal.
 async fn serve(config: BotConfig, state: Arc<BotState>, http: HttpBuilder) -> Result<(), BotError> {
-    let mut client = ClientBuilder::new_with_http(http.build(), intents())
+    let watching = !config.ask_channels.is_empty();
+    if watching {
+        info!(channels = ?config.ask_channels, "watching channels (Message Content intent)");
+    }
+    let mut client = ClientBuilder::new_with_http(http.build(), intents(watching))
         .event_handler(handler::Handler::new(state.clone()))
         .await
         .map_err(|e| BotError::Client(Box::new(e)))?;
@@ -171,7 +191,11 @@ async fn serve(config: BotConfig, state: Arc<BotState>, http: HttpBuilder) -> Re
         // With autosharding, the token is first used by `GET /gateway/bot`.
         ref http if deliver::status_of(http) == Some(401) => BotError::InvalidToken,
         serenity::Error::Gateway(serenity::gateway::GatewayError::DisallowedGatewayIntents) => {
-            BotError::DisallowedIntents
+            if watching {
+                BotError::MessageContentRefused
+            } else {
+                BotError::DisallowedIntents
+            }
         }
         other => BotError::Client(Box::new(other)),
     })

@@ -57,6 +57,10 @@ pub enum Entry {
     Mention,
     /// The "Ask citebot" message command.
     MessageCommand,
+    /// A message in a watched channel, or a new post in a watched forum.
+    Watched,
+    /// A suggestion button under a refusal or a "did you mean".
+    Button,
 }
 
 impl Entry {
@@ -66,6 +70,8 @@ impl Entry {
             Entry::Ask => "ask",
             Entry::Mention => "mention",
             Entry::MessageCommand => "message_command",
+            Entry::Watched => "watched_channel",
+            Entry::Button => "button",
         }
     }
 }

@@ -735,8 +735,27 @@ impl Inner {
     }
 
     /// A fresh snowflake-like id.
+    /// A fresh snowflake: its top bits are now's milliseconds since Discord's epoch, as
+    /// Discord's are (a bot may read an interaction's age from its id), and it is unique.
     pub(crate) fn next_id(&self) -> u64 {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
+        const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(DISCORD_EPOCH_MS, |d| d.as_millis() as u64);
+        let at_now = now_ms.saturating_sub(DISCORD_EPOCH_MS) << 22;
+        let mut previous = self.next_id.load(Ordering::Relaxed);
+        loop {
+            let id = at_now.max(previous + 1);
+            match self.next_id.compare_exchange_weak(
+                previous,
+                id,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return id,
+                Err(actual) => previous = actual,
+            }
+        }
     }
 
     pub(crate) fn api_base(&self) -> String {

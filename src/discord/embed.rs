@@ -70,6 +70,39 @@ pub fn escape_user_text(text: &str) -> String {
     out
 }
 
+/// Undoes [`escape_user_text`]: the question as it was asked, read back from an embed citebot
+/// made (a suggestion's answer shows the question of the message it was suggested under).
+pub fn unescape_user_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    out.push(next);
+                }
+            }
+            '@' => {
+                out.push('@');
+                if chars.peek() == Some(&'\u{200b}') {
+                    chars.next();
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The question an answer embed shows above its answer (`» question`), if any.
+pub fn shown_question(description: &str) -> Option<String> {
+    let first = description.lines().next()?;
+    first
+        .strip_prefix("» ")
+        .map(unescape_user_text)
+        .filter(|q| !q.trim().is_empty())
+}
+
 /// A quote block, and for an English reader the card's gloss under it, marked as a translation
 /// so it is never taken for the article's words.
 fn citation_block(citation: &Citation, lang: Lang) -> String {
@@ -297,6 +330,19 @@ mod tests {
 
     fn json(rendered: &Rendered) -> serde_json::Value {
         serde_json::to_value(&rendered.embed).expect("embed serializes")
+    }
+
+    #[test]
+    fn an_escaped_question_reads_back_as_asked() {
+        for question in [
+            "why was R2 delayed?",
+            "*bold* _x_ `code` @everyone \\ > #h [a](b) -- ~~s~~ |spoiler|",
+        ] {
+            assert_eq!(unescape_user_text(&escape_user_text(question)), question);
+            let description = format!("» {}\nThe answer.", escape_user_text(question));
+            assert_eq!(shown_question(&description).as_deref(), Some(question));
+        }
+        assert_eq!(shown_question("The answer only."), None);
     }
 
     #[test]

@@ -519,10 +519,23 @@ async fn on_component(
                 .flags
                 .is_some_and(|f| f.contains(MessageFlags::EPHEMERAL));
             let clicker = component.user.id.get();
+            let suggested_for = component
+                .message
+                .embeds
+                .first()
+                .and_then(|e| e.description.as_deref())
+                .and_then(embed::shown_question)
+                .or_else(|| {
+                    // Under a reply to a mention: the question is the message replied to.
+                    let asked = component.message.referenced_message.as_ref()?;
+                    let bot = *state.bot_user.get()?;
+                    Some(question_from_mention(&asked.content, bot))
+                })
+                .unwrap_or_default();
             let request = Request {
                 id: component.id.get(),
                 entry: Entry::Button,
-                text: "",
+                text: &suggested_for,
                 card: Some(&command),
                 lang: Some(lang),
                 private: !(public_original && clicker == asker),

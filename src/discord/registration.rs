@@ -26,9 +26,12 @@ pub async fn sync(
     let wanted_json = serde_json::to_value(&wanted).unwrap_or_default();
     if let Some(fetched) = &fetched {
         let fetched_json = serde_json::to_value(fetched).unwrap_or_default();
-        if same_commands(&wanted_json, &fetched_json) {
-            info!(count = fetched.len(), guild = ?guild, "commands already registered as they are");
-            return Some(ids(fetched));
+        match first_difference(&wanted_json, &fetched_json) {
+            None => {
+                info!(count = fetched.len(), guild = ?guild, "commands already registered as they are");
+                return Some(ids(fetched));
+            }
+            Some(difference) => info!(%difference, "registered commands differ; overwriting"),
         }
     }
     let count = wanted.len();
@@ -71,6 +74,11 @@ const COMPARED_WHEN_PRESENT: [&str; 2] = ["contexts", "integration_types"];
 /// Whether two lists of commands (ours as built, Discord's as fetched) define the same commands,
 /// whatever their order and Discord's defaults and extra fields.
 pub fn same_commands(wanted: &Value, fetched: &Value) -> bool {
+    first_difference(wanted, fetched).is_none()
+}
+
+/// The first difference between our commands and Discord's, said for the log.
+pub fn first_difference(wanted: &Value, fetched: &Value) -> Option<String> {
     let key = |c: &Value| {
         (
             c["type"].as_u64().unwrap_or(1),
@@ -78,16 +86,20 @@ pub fn same_commands(wanted: &Value, fetched: &Value) -> bool {
         )
     };
     let (Some(wanted), Some(fetched)) = (wanted.as_array(), fetched.as_array()) else {
-        return false;
+        return Some("not a list of commands".into());
     };
     if wanted.len() != fetched.len() {
-        return false;
+        return Some(format!(
+            "{} commands registered, {} wanted",
+            fetched.len(),
+            wanted.len()
+        ));
     }
     let mut wanted: Vec<&Value> = wanted.iter().collect();
     let mut fetched: Vec<&Value> = fetched.iter().collect();
     wanted.sort_by_key(|c| key(c));
     fetched.sort_by_key(|c| key(c));
-    wanted.iter().zip(&fetched).all(|(w, f)| {
+    for (w, f) in wanted.iter().zip(&fetched) {
         let mut fields: Vec<&str> = COMPARED.to_vec();
         fields.extend(
             COMPARED_WHEN_PRESENT
@@ -95,14 +107,21 @@ pub fn same_commands(wanted: &Value, fetched: &Value) -> bool {
                 .filter(|k| !f[**k].is_null())
                 .copied(),
         );
-        fields
-            .iter()
-            .all(|field| normal(&w[*field], field) == normal(&f[*field], field))
-    })
+        for field in fields {
+            let (ours, theirs) = (normal(&w[field], field), normal(&f[field], field));
+            if ours != theirs {
+                return Some(format!(
+                    "{:?} {field}: {theirs} registered, {ours} wanted",
+                    key(w).1
+                ));
+            }
+        }
+    }
+    None
 }
 
-/// A value with Discord's defaults made explicit-free: no nulls, no empty lists or maps, no
-/// `false` flags, type 1 for a missing command type, permissions as a string.
+/// A value with Discord's defaults made explicit-free: no nulls, no empty strings, lists or
+/// maps, no `false` flags, type 1 for a missing command type, permissions as a string.
 fn normal(value: &Value, field: &str) -> Value {
     match (field, value) {
         ("type", Value::Null) => Value::from(1),
@@ -114,6 +133,7 @@ fn normal(value: &Value, field: &str) -> Value {
 fn strip(value: &Value) -> Option<Value> {
     match value {
         Value::Null | Value::Bool(false) => None,
+        Value::String(text) if text.is_empty() => None,
         Value::Array(items) => {
             let items: Vec<Value> = items.iter().filter_map(strip).collect();
             (!items.is_empty()).then_some(Value::Array(items))

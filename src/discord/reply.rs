@@ -27,7 +27,8 @@ pub struct Request<'a> {
     /// The interaction's or message's id: names the log row and the vote buttons.
     pub id: u64,
     pub entry: Entry,
-    /// The question (empty for a fact command or a suggestion click).
+    /// The question; for a suggestion click, the question it was suggested for (shown only);
+    /// empty for a fact command.
     pub text: &'a str,
     /// The card asked for by name: a fact command or a suggestion button.
     pub card: Option<&'a str>,
@@ -107,8 +108,8 @@ pub fn reply(index: &Index, request: &Request, mentions: &CommandMentions) -> Re
     // Others in the channel see what was asked.
     let shows_question = matches!(
         request.entry,
-        Entry::Ask | Entry::MessageCommand | Entry::Watched
-    );
+        Entry::Ask | Entry::MessageCommand | Entry::Watched | Entry::Button
+    ) && !request.text.trim().is_empty();
     if shows_question && !request.private && answer.clause.is_none() {
         let asked = crate::text::collapse_whitespace(request.text);
         answer.clause = Some(embed::shorten(&asked, ASKED_MAX_CHARS));

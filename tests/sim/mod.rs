@@ -1024,6 +1024,21 @@ impl Simulator {
         self.inner.bump();
     }
 
+    /// Registers a public thread `id` under `parent` and dispatches its THREAD_CREATE, titled
+    /// `name` (a forum post's title when `parent` is a forum).
+    pub async fn create_thread(&self, id: u64, parent: u64, name: &str) -> SimResult<u64> {
+        let channel = Channel {
+            id,
+            kind: ChannelKind::PublicThread { parent },
+            guild_id: Some(self.inner.cfg.guild_id),
+        };
+        self.add_channel(channel.clone());
+        let mut json = payloads::channel_json(&self.inner.cfg, &channel);
+        json["name"] = Value::String(name.to_string());
+        json["newly_created"] = Value::Bool(true);
+        self.dispatch("THREAD_CREATE", json).await
+    }
+
     pub fn channel(&self, id: u64) -> Option<Channel> {
         self.inner.lock().channels.get(&id).cloned()
     }

@@ -1,0 +1,489 @@
+//! End to end: citebot in the conversation, through the real `citebot run` binary against the
+//! Discord simulator: watched channels and forum posts, one-click suggestions and "Post
+//! publicly", follow-ups in threads, the 3-second window read from the interaction's id,
+//! registration only when the commands differ, clickable command mentions, user install.
+
+mod common;
+mod sim;
+
+use std::time::{Duration, Instant};
+
+use common::bot::Bot;
+use serde_json::{json, Value};
+use sim::{Channel, ChannelKind, SimConfig, Simulator};
+
+const WAIT: Duration = Duration::from_secs(10);
+/// How long "nothing was sent" is watched for.
+const QUIET: Duration = Duration::from_millis(700);
+const WATCHED: u64 = 820_000_000_000_000_001;
+const FORUM: u64 = 820_000_000_000_000_002;
+const ELSEWHERE: u64 = 820_000_000_000_000_003;
+
+fn sim_config() -> SimConfig {
+    SimConfig {
+        heartbeat_interval: Duration::from_millis(500),
+        interaction_deadline: Some(Duration::from_secs(3)),
+        ..SimConfig::default()
+    }
+}
+
+async fn start(sim: &Simulator, env: &[(&str, &str)]) -> Bot {
+    let mut all = vec![("CITEBOT_COOLDOWN", "off")];
+    all.extend_from_slice(env);
+    let bot = Bot::start(&sim.api_base(), sim.token(), &common::responses_dir(), &all);
+    if let Err(err) = sim.wait_ready(WAIT).await {
+        panic!("bot did not connect: {err}\n{}", bot.output());
+    }
+    sim.wait_bulk_overwrite(WAIT)
+        .await
+        .expect("commands registered");
+    bot
+}
+
+/// A bot watching one text channel and one forum.
+async fn watching() -> (Simulator, Bot) {
+    let sim = Simulator::start(sim_config()).await;
+    let guild = sim.config().guild_id;
+    for id in [WATCHED, FORUM, ELSEWHERE] {
+        sim.add_channel(Channel {
+            id,
+            kind: ChannelKind::Text,
+            guild_id: Some(guild),
+        });
+    }
+    let channels = format!("{WATCHED},{FORUM}");
+    let bot = start(&sim, &[("CITEBOT_ASK_CHANNELS", &channels)]).await;
+    (sim, bot)
+}
+
+/// Every accepted message the bot posted to `channel`.
+fn posted(sim: &Simulator, channel: u64) -> Vec<Value> {
+    sim.requests()
+        .iter()
+        .filter(|r| {
+            r.accepted()
+                && r.method == "POST"
+                && matches!(r.route, sim::Route::ChannelMessages { channel_id } if channel_id == channel)
+        })
+        .map(|r| r.body.clone())
+        .collect()
+}
+
+fn title(body: &Value) -> String {
+    body["embeds"][0]["title"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn card_title(command: &str) -> String {
+    common::shipped_index()
+        .card(command)
+        .expect("card")
+        .description
+        .en
+        .clone()
+}
+
+async fn callback(sim: &Simulator, (id, interaction): (u64, Value)) -> Value {
+    sim.dispatch_interaction(interaction)
+        .await
+        .expect("dispatch");
+    sim.wait_callback(id, WAIT).await.expect("callback")["data"].clone()
+}
+
+fn custom_ids(data: &Value) -> Vec<String> {
+    data["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().into_iter().flatten())
+        .filter_map(|c| c["custom_id"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn is_ephemeral(data: &Value) -> bool {
+    data["flags"].as_u64().unwrap_or(0) & 64 != 0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watched_channel_gets_answers_only_when_citebot_is_sure_and_others_get_nothing() {
+    let (sim, bot) = watching().await;
+    let identify = sim.wait_ready(WAIT).await.expect("ready");
+    assert!(
+        identify
+            .gateway_intents()
+            .contains(serenity::all::GatewayIntents::MESSAGE_CONTENT),
+        "watching needs the content of every message"
+    );
+    // Chatter, small talk, a low-confidence near-miss, another bot: silence.
+    for text in [
+        "anyone up for lunch?",
+        "thanks all!",
+        "who wins from the chip sales arrangement",
+    ] {
+        sim.message(WATCHED, text).send().await.expect("dispatch");
+    }
+    sim.message(WATCHED, "why was R2 delayed?")
+        .author(4242)
+        .author_is_bot(true)
+        .send()
+        .await
+        .expect("dispatch");
+    // A question citebot is sure of: answered in place, as a reply.
+    let asked = sim
+        .message(WATCHED, "so why did DeepSeek's R2 get delayed?")
+        .send()
+        .await
+        .expect("dispatch");
+    let reply = sim
+        .wait_channel_message(WATCHED, WAIT)
+        .await
+        .expect("an answer");
+    assert_eq!(title(&reply), card_title("why-r2-delayed"), "{reply}");
+    assert_eq!(reply["message_reference"]["message_id"], asked.to_string());
+    assert_eq!(reply["allowed_mentions"]["parse"], json!([]));
+    // The same question where nobody asked for citebot: nothing.
+    sim.message(ELSEWHERE, "so why did DeepSeek's R2 get delayed?")
+        .send()
+        .await
+        .expect("dispatch");
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(
+        posted(&sim, WATCHED).len(),
+        1,
+        "{:?}\n{}",
+        posted(&sim, WATCHED),
+        bot.output()
+    );
+    assert!(posted(&sim, ELSEWHERE).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_post_in_a_watched_forum_is_answered_inside_the_post() {
+    let (sim, _bot) = watching().await;
+    let post = 820_000_000_000_000_777;
+    sim.create_thread(post, FORUM, "Why was R2 delayed?")
+        .await
+        .expect("THREAD_CREATE");
+    // The post's first message has the post's id; its text alone names nothing.
+    sim.message(post, "Saw this in the news, anyone know?")
+        .id(post)
+        .send()
+        .await
+        .expect("dispatch");
+    let reply = sim
+        .wait_channel_message(post, WAIT)
+        .await
+        .expect("answered in the post");
+    assert_eq!(title(&reply), card_title("why-r2-delayed"), "{reply}");
+    // Later messages of the post are conversation, not new posts.
+    sim.message(post, "what about the weather today?")
+        .send()
+        .await
+        .expect("dispatch");
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(posted(&sim, post).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_message_content_intent_exits_with_the_portal_toggle_named() {
+    let sim = Simulator::start(SimConfig {
+        allowed_privileged_intents: 0,
+        ..sim_config()
+    })
+    .await;
+    let mut bot = Bot::start(
+        &sim.api_base(),
+        sim.token(),
+        &common::responses_dir(),
+        &[("CITEBOT_ASK_CHANNELS", "123")],
+    );
+    let status = bot.wait_exit(WAIT).expect("exits");
+    assert!(!status.success());
+    let output = bot.output();
+    assert!(
+        output.contains("4014") && output.contains("Message Content Intent"),
+        "{output}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suggestion_is_one_click_away_and_public_only_for_its_asker() {
+    let sim = Simulator::start(sim_config()).await;
+    let _bot = start(&sim, &[]).await;
+    let asker = 5_100;
+    let question = "who wins from the chip sales arrangement";
+    let (id, interaction) = sim
+        .slash_command("ask")
+        .option("question", json!(question))
+        .user(asker)
+        .build();
+    let data = callback(&sim, (id, interaction)).await;
+    assert_eq!(title(&data), "Did you mean?", "{data}");
+    let suggestions: Vec<String> = custom_ids(&data)
+        .into_iter()
+        .filter(|c| c.starts_with("cb1:card:"))
+        .collect();
+    assert!((1..=3).contains(&suggestions.len()), "{data}");
+    let original = sim.original_message(id).expect("the refusal message");
+    let command = suggestions[0]
+        .split(':')
+        .nth(2)
+        .expect("command")
+        .to_string();
+
+    // Someone else's click: the card, for them only.
+    let other = callback(
+        &sim,
+        sim.component(&suggestions[0], original.clone())
+            .user(asker + 1)
+            .build(),
+    )
+    .await;
+    assert!(is_ephemeral(&other), "{other}");
+    assert_eq!(title(&other), card_title(&command));
+    // The asker's click under a public answer: the card, for everyone, with the question.
+    let public = callback(
+        &sim,
+        sim.component(&suggestions[0], original).user(asker).build(),
+    )
+    .await;
+    assert!(!is_ephemeral(&public), "{public}");
+    assert_eq!(title(&public), card_title(&command));
+    assert!(
+        public["embeds"][0]["description"]
+            .as_str()
+            .unwrap_or("")
+            .contains(question),
+        "{public}"
+    );
+    // A card removed since the button was made: a notice.
+    let stale = callback(
+        &sim,
+        sim.component(
+            &format!("cb1:card:no-such-card:{asker}"),
+            sim.original_message(id).expect("message"),
+        )
+        .user(asker)
+        .build(),
+    )
+    .await;
+    assert!(is_ephemeral(&stale));
+    assert!(stale["content"]
+        .as_str()
+        .unwrap_or("")
+        .contains("no longer works"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_answer_can_be_posted_publicly() {
+    let sim = Simulator::start(sim_config()).await;
+    let _bot = start(&sim, &[]).await;
+    let (id, interaction) = sim
+        .slash_command("ask")
+        .option("question", json!("why was R2 delayed?"))
+        .option("private", json!(true))
+        .build();
+    let private = callback(&sim, (id, interaction)).await;
+    assert!(is_ephemeral(&private));
+    assert!(
+        custom_ids(&private).contains(&"cb1:post".to_string()),
+        "{private}"
+    );
+    let message = sim.original_message(id).expect("the private answer");
+    let posted = callback(&sim, sim.component("cb1:post", message).build()).await;
+    assert!(!is_ephemeral(&posted), "{posted}");
+    assert_eq!(
+        posted["embeds"][0], private["embeds"][0],
+        "the same answer, now public"
+    );
+    assert_eq!(posted["allowed_mentions"]["parse"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_in_a_thread_is_read_with_the_threads_last_question() {
+    let sim = Simulator::start(sim_config()).await;
+    let _bot = start(&sim, &[]).await;
+    let guild = sim.config().guild_id;
+    let (parent, thread, other) = (
+        830_000_000_000_000_001,
+        830_000_000_000_000_002,
+        830_000_000_000_000_003,
+    );
+    for id in [parent, other] {
+        sim.add_channel(Channel {
+            id,
+            kind: ChannelKind::Text,
+            guild_id: Some(guild),
+        });
+    }
+    sim.create_thread(thread, parent, "h20 talk")
+        .await
+        .expect("THREAD_CREATE");
+    let ask = |channel: u64, text: &'static str| {
+        let sim = sim.clone();
+        async move {
+            let before = posted(&sim, channel).len();
+            sim.message_mentioning_bot(channel, text)
+                .send()
+                .await
+                .expect("dispatch");
+            let deadline = Instant::now() + WAIT;
+            loop {
+                let now = posted(&sim, channel);
+                if now.len() > before {
+                    return now[before].clone();
+                }
+                assert!(Instant::now() < deadline, "no answer to {text:?}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    let first = ask(thread, "what is the H20 deal?").await;
+    assert_eq!(title(&first), card_title("h20-deal"));
+    let follow_up = ask(thread, "how much?").await;
+    assert_eq!(title(&follow_up), card_title("h20-deal"), "{follow_up}");
+    // Never another channel's context.
+    let alone = ask(other, "how much?").await;
+    assert_ne!(title(&alone), card_title("h20-deal"), "{alone}");
+}
+
+/// A snowflake created `ago` before now.
+fn snowflake_from(ago: Duration) -> u64 {
+    let ms = (std::time::SystemTime::now() - ago)
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as u64;
+    ((ms - 1_420_070_400_000) << 22) | 77
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interaction_already_past_its_window_is_skipped_with_a_log_line() {
+    let sim = Simulator::start(sim_config()).await;
+    let bot = start(&sim, &[]).await;
+    let (old, interaction) = sim
+        .slash_command("ask")
+        .option("question", json!("why was R2 delayed?"))
+        .id(snowflake_from(Duration::from_secs(5)))
+        .build();
+    sim.dispatch_interaction(interaction)
+        .await
+        .expect("dispatch");
+    assert!(
+        bot.wait_log("past its 3-second window", WAIT),
+        "{}",
+        bot.output()
+    );
+    assert!(sim.callbacks(old).is_empty());
+    // One made a second ago still has time, and is answered.
+    let (recent, interaction) = sim
+        .slash_command("ask")
+        .option("question", json!("why was R2 delayed?"))
+        .id(snowflake_from(Duration::from_secs(1)))
+        .build();
+    sim.dispatch_interaction(interaction)
+        .await
+        .expect("dispatch");
+    sim.wait_callback(recent, WAIT).await.expect("answered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_are_overwritten_only_when_they_differ_and_facts_links_them() {
+    let sim = Simulator::start(sim_config()).await;
+    let first = start(&sim, &[]).await;
+    drop(first);
+    let overwrites = |sim: &Simulator| {
+        sim.requests()
+            .iter()
+            .filter(|r| r.method == "PUT" && matches!(r.route, sim::Route::GlobalCommands))
+            .count()
+    };
+    assert_eq!(overwrites(&sim), 1);
+    // A second start finds Discord's commands equal to its own: it fetches, and overwrites nothing.
+    let second = Bot::start(
+        &sim.api_base(),
+        sim.token(),
+        &common::responses_dir(),
+        &[("CITEBOT_COOLDOWN", "off")],
+    );
+    assert!(
+        second.wait_log("commands already registered as they are", WAIT),
+        "{}",
+        second.output()
+    );
+    assert_eq!(overwrites(&sim), 1, "no second overwrite");
+    // /facts links each command by the id Discord gave it.
+    let registered = sim.registered_commands(None);
+    let id_of = |name: &str| {
+        registered
+            .iter()
+            .find(|c| c["name"] == name)
+            .and_then(|c| c["id"].as_str())
+            .expect("registered")
+            .to_string()
+    };
+    let facts = callback(&sim, sim.slash_command("facts").build()).await;
+    let text = facts["embeds"][0]["description"].as_str().unwrap_or("");
+    let mention = format!("</h20-deal:{}>", id_of("h20-deal"));
+    assert!(text.contains(&mention), "{text}");
+    assert!(text.contains(&format!("</ask:{}>", id_of("ask"))), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everyones_commands_install_for_users_too_and_moderators_stay_in_servers() {
+    let sim = Simulator::start(sim_config()).await;
+    let _bot = start(&sim, &[]).await;
+    for command in sim.registered_commands(None) {
+        let name = command["name"].as_str().unwrap_or("");
+        let moderator = ["teach", "stats", "Teach citebot"].contains(&name);
+        let (installs, contexts) = if moderator {
+            (json!([0]), json!([0]))
+        } else {
+            (json!([0, 1]), json!([0, 1, 2]))
+        };
+        assert_eq!(command["integration_types"], installs, "{name}");
+        assert_eq!(command["contexts"], contexts, "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portuguese_clients_read_brazilian_portuguese() {
+    let sim = Simulator::start(sim_config()).await;
+    let _bot = start(&sim, &[]).await;
+    // Words of European Portuguese that a Brazilian reader would not write.
+    let european = [
+        "factos",
+        "registo",
+        " tu ",
+        " teu ",
+        " tua ",
+        "Escreve ",
+        "Pergunta-me",
+        "Tenta ",
+        "Faz ",
+        "Usa ",
+        "Gerir ",
+        "quiseres",
+    ];
+    let mut shown = serde_json::to_string(&sim.registered_commands(None)).expect("json");
+    for command in ["facts", "source"] {
+        let data = callback(&sim, sim.slash_command(command).locale("pt-BR").build()).await;
+        shown.push_str(&data.to_string());
+    }
+    let data = callback(
+        &sim,
+        sim.slash_command("ask")
+            .option(
+                "question",
+                json!("quem ganha com o arranjo das vendas de chips"),
+            )
+            .locale("pt-BR")
+            .build(),
+    )
+    .await;
+    shown.push_str(&data.to_string());
+    for word in european {
+        assert!(!shown.contains(word), "{word:?} in {shown}");
+    }
+}

@@ -487,3 +487,51 @@ async fn portuguese_clients_read_brazilian_portuguese() {
         assert!(!shown.contains(word), "{word:?} in {shown}");
     }
 }
+
+/// Mentions citebot's managed role (Discord's picker often inserts the role instead of the
+/// bot) with a question; returns the reply, after checking another role's mention got none.
+async fn role_mentioned(sim: &Simulator, bot: &Bot) -> Value {
+    let (role, other_role) = (840_000_000_000_000_001u64, 840_000_000_000_000_002u64);
+    sim.create_guild_with_bot_role(role)
+        .await
+        .expect("GUILD_CREATE");
+    let channel = sim.config().channel_id;
+    let role_mention = |role: u64| {
+        let (id, mut message) = sim
+            .message(channel, &format!("<@&{role}> why was R2 delayed?"))
+            .build();
+        message["mention_roles"] = json!([role.to_string()]);
+        (id, message)
+    };
+    let (_, message) = role_mention(other_role);
+    sim.dispatch_message_create(message)
+        .await
+        .expect("dispatch");
+    let (asked, message) = role_mention(role);
+    sim.dispatch_message_create(message)
+        .await
+        .expect("dispatch");
+    let reply = sim
+        .wait_channel_message(channel, WAIT)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", bot.output()));
+    assert_eq!(reply["message_reference"]["message_id"], asked.to_string());
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(posted(sim, channel).len(), 1, "only the bot's role counts");
+    reply
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mention_of_the_bots_managed_role_is_a_mention_of_the_bot() {
+    // With the Message Content intent (here: because a channel is watched) the question is read.
+    let sim = Simulator::start(sim_config()).await;
+    let bot = start(&sim, &[("CITEBOT_ASK_CHANNELS", "123")]).await;
+    let reply = role_mentioned(&sim, &bot).await;
+    assert_eq!(title(&reply), card_title("why-r2-delayed"), "{reply}");
+    // Without it Discord blanks a role mention's text (it does so for any message that does not
+    // mention the bot itself): citebot still answers, with how to ask.
+    let sim = Simulator::start(sim_config()).await;
+    let bot = start(&sim, &[]).await;
+    let reply = role_mentioned(&sim, &bot).await;
+    assert_eq!(title(&reply), "Ask me about the article", "{reply}");
+}

@@ -6,8 +6,8 @@ use std::sync::{Arc, OnceLock, RwLock};
 use serenity::all::{
     ChannelId, CommandInteraction, CommandType, ComponentInteraction, Context,
     CreateAutocompleteResponse, CreateCommand, CreateEmbed, CreateInteractionResponse,
-    CreateInteractionResponseMessage, CreateMessage, EventHandler, GuildChannel, GuildId, Http,
-    Interaction, Message, MessageFlags, Ready, ResolvedTarget, ResolvedValue, UserId,
+    CreateInteractionResponseMessage, CreateMessage, EventHandler, Guild, GuildChannel, GuildId,
+    Http, Interaction, Message, MessageFlags, Ready, ResolvedTarget, ResolvedValue, UserId,
 };
 use serenity::async_trait;
 use tokio::time::Instant;
@@ -45,6 +45,9 @@ pub struct BotState {
     threads: Threads,
     /// The ids Discord gave the commands, for `</name:id>` mentions.
     mentions: RwLock<CommandMentions>,
+    /// The role Discord manages for the bot in each server: Discord's mention picker often
+    /// inserts it instead of the bot, and it means the bot.
+    bot_roles: std::sync::Mutex<std::collections::HashMap<u64, u64>>,
 }
 
 /// The question log: written through `log` (never waits), read through `reader` (moderator
@@ -103,7 +106,16 @@ impl BotState {
             conversations: Conversations::default(),
             threads: Threads::default(),
             mentions: RwLock::new(CommandMentions::new()),
+            bot_roles: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
+    }
+
+    fn bot_role(&self, guild: Option<GuildId>) -> Option<u64> {
+        let roles = self
+            .bot_roles
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        roles.get(&guild?.get()).copied()
     }
 
     fn mentions(&self) -> CommandMentions {
@@ -266,6 +278,19 @@ impl EventHandler for Handler {
         }
     }
 
+    async fn guild_create(&self, _ctx: Context, guild: Guild, _is_new: Option<bool>) {
+        let Some(&bot) = self.state.bot_user.get() else {
+            return;
+        };
+        if let Some(role) = guild.roles.values().find(|r| r.tags.bot_id == Some(bot)) {
+            self.state
+                .bot_roles
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .insert(guild.id.get(), role.id.get());
+        }
+    }
+
     async fn thread_create(&self, _ctx: Context, thread: GuildChannel) {
         self.state.threads.created(
             thread.id.get(),
@@ -288,8 +313,14 @@ impl EventHandler for Handler {
         }
         // In a DM every message is a question; elsewhere those that mention the bot, and in a
         // watched channel (or a new post of a watched forum) every message.
-        let (entry, question) = if message.guild_id.is_none() || mentions(&message, bot) {
-            (Entry::Mention, question_from_mention(&message.content, bot))
+        let role = self.state.bot_role(message.guild_id);
+        let (entry, question) = if message.guild_id.is_none() || mentions(&message, bot, role) {
+            let mut question = question_from_mention(&message.content, bot);
+            if let Some(role) = role {
+                question = question.replace(&format!("<@&{role}>"), " ");
+                question = crate::text::collapse_whitespace(question.trim());
+            }
+            (Entry::Mention, question)
         } else if let Some(question) = watched_question(&self.state, &message) {
             (Entry::Watched, question)
         } else {
@@ -315,10 +346,15 @@ fn watched_question(state: &BotState, message: &Message) -> Option<String> {
         .then(|| crate::text::collapse_whitespace(&format!("{}\n{}", thread.name, message.content)))
 }
 
-fn mentions(message: &Message, bot: UserId) -> bool {
+/// Whether the message mentions the bot, or its managed role.
+fn mentions(message: &Message, bot: UserId, role: Option<u64>) -> bool {
     message.mentions.iter().any(|u| u.id == bot)
         || message.content.contains(&format!("<@{bot}>"))
         || message.content.contains(&format!("<@!{bot}>"))
+        || role.is_some_and(|role| {
+            message.mention_roles.iter().any(|r| r.get() == role)
+                || message.content.contains(&format!("<@&{role}>"))
+        })
 }
 
 fn locale_lang(locale: &str) -> Lang {

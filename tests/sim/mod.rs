@@ -1039,6 +1039,49 @@ impl Simulator {
         self.dispatch("THREAD_CREATE", json).await
     }
 
+    /// Dispatches GUILD_CREATE for the simulator's guild with the bot's managed role `role`
+    /// (the role Discord gives a bot when it joins, tagged with the bot's id).
+    pub async fn create_guild_with_bot_role(&self, role: u64) -> SimResult<u64> {
+        let cfg = &self.inner.cfg;
+        let guild = cfg.guild_id.to_string();
+        let role_json = |id: String, name: &str, managed: bool| {
+            let mut role = serde_json::json!({
+                "id": id, "name": name, "color": 0, "colors": {"primary_color": 0, "secondary_color": null, "tertiary_color": null}, "hoist": false, "icon": null,
+                "unicode_emoji": null, "position": if managed { 1 } else { 0 },
+                "permissions": "0", "managed": managed, "mentionable": false, "flags": 0,
+            });
+            if managed {
+                role["tags"] = serde_json::json!({"bot_id": cfg.bot_user_id.to_string()});
+            }
+            role
+        };
+        let mut json = serde_json::json!({
+            "id": guild, "name": "sim guild", "icon": null, "splash": null,
+            "discovery_splash": null, "owner_id": cfg.user_id.to_string(),
+            "afk_channel_id": null, "afk_timeout": 300, "widget_enabled": false,
+            "widget_channel_id": null, "verification_level": 0,
+            "default_message_notifications": 0, "explicit_content_filter": 0,
+            "roles": [role_json(guild.clone(), "@everyone", false), role_json(role.to_string(), "citebot", true)],
+            "emojis": [], "features": [], "mfa_level": 0, "application_id": null,
+            "system_channel_id": null, "system_channel_flags": 0, "rules_channel_id": null,
+        });
+        let rest = serde_json::json!({
+            "max_presences": null, "max_members": 1000, "vanity_url_code": null,
+            "description": null, "banner": null, "premium_tier": 0,
+            "premium_subscription_count": 0, "preferred_locale": "en-US",
+            "public_updates_channel_id": null, "max_video_channel_users": 25, "nsfw_level": 0,
+            "stickers": [], "premium_progress_bar_enabled": false,
+            "joined_at": "2024-01-01T00:00:00.000000+00:00", "large": false, "unavailable": false,
+            "member_count": 1, "members": [], "channels": [], "threads": [], "presences": [],
+            "voice_states": [], "stage_instances": [], "guild_scheduled_events": [],
+            "safety_alerts_channel_id": null,
+        });
+        if let (Some(json), Value::Object(rest)) = (json.as_object_mut(), rest) {
+            json.extend(rest);
+        }
+        self.dispatch("GUILD_CREATE", json).await
+    }
+
     pub fn channel(&self, id: u64) -> Option<Channel> {
         self.inner.lock().channels.get(&id).cloned()
     }

@@ -535,3 +535,101 @@ async fn a_mention_of_the_bots_managed_role_is_a_mention_of_the_bot() {
     let reply = role_mentioned(&sim, &bot).await;
     assert_eq!(title(&reply), "Ask me about the article", "{reply}");
 }
+
+/// What a person sees: `cargo test --test conversation_e2e -- --ignored --nocapture transcript`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "prints a transcript for the README and closing notes"]
+async fn transcript() {
+    fn show(who: &str, body: &Value) {
+        let embed = &body["embeds"][0];
+        println!("{who}: [{}]", embed["title"].as_str().unwrap_or(""));
+        for line in embed["description"].as_str().unwrap_or("").lines().take(3) {
+            println!("    {line}");
+        }
+        for field in embed["fields"].as_array().into_iter().flatten().take(2) {
+            let value = field["value"].as_str().unwrap_or("");
+            println!(
+                "    {} {}",
+                field["name"].as_str().unwrap_or(""),
+                value.lines().next().unwrap_or("")
+            );
+        }
+        let buttons: Vec<String> = body["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+            .map(|b| {
+                format!(
+                    "[{}{}]",
+                    b["emoji"]["name"].as_str().unwrap_or(""),
+                    b["label"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        if !buttons.is_empty() {
+            println!("    {}", buttons.join(" "));
+        }
+        if is_ephemeral(body) {
+            println!("    (only the clicker sees this)");
+        }
+    }
+    let (sim, _bot) = watching().await;
+    println!("--- #watched (CITEBOT_ASK_CHANNELS)");
+    println!("ana: anyone up for lunch?");
+    sim.message(WATCHED, "anyone up for lunch?")
+        .send()
+        .await
+        .expect("send");
+    println!("ana: so why did DeepSeek's R2 get delayed?");
+    sim.message(WATCHED, "so why did DeepSeek's R2 get delayed?")
+        .send()
+        .await
+        .expect("send");
+    let reply = sim
+        .wait_channel_message(WATCHED, WAIT)
+        .await
+        .expect("reply");
+    show("citebot (reply to ana)", &reply);
+    println!("--- /ask, then a suggestion clicked");
+    let (id, interaction) = sim
+        .slash_command("ask")
+        .option(
+            "question",
+            json!("who wins from the chip sales arrangement"),
+        )
+        .build();
+    println!("ana: /ask who wins from the chip sales arrangement");
+    let data = callback(&sim, (id, interaction)).await;
+    show("citebot", &data);
+    let first = custom_ids(&data)
+        .into_iter()
+        .find(|c| c.starts_with("cb1:card:"))
+        .expect("a suggestion");
+    println!("ana clicks {first}");
+    let clicked = callback(
+        &sim,
+        sim.component(&first, sim.original_message(id).expect("message"))
+            .build(),
+    )
+    .await;
+    show("citebot", &clicked);
+    println!("--- a thread");
+    let thread = 830_000_000_000_000_009;
+    sim.create_thread(thread, WATCHED, "h20 talk")
+        .await
+        .expect("thread");
+    for text in ["what is the H20 deal?", "how much?"] {
+        println!("ana: @citebot {text}");
+        let before = posted(&sim, thread).len();
+        sim.message_mentioning_bot(thread, text)
+            .send()
+            .await
+            .expect("send");
+        let deadline = Instant::now() + WAIT;
+        while posted(&sim, thread).len() == before && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        show("citebot", &posted(&sim, thread)[before]);
+    }
+}

@@ -18,6 +18,8 @@ const QUIET: Duration = Duration::from_millis(700);
 const WATCHED: u64 = 820_000_000_000_000_001;
 const FORUM: u64 = 820_000_000_000_000_002;
 const ELSEWHERE: u64 = 820_000_000_000_000_003;
+/// The bot's managed role in the simulator's guild.
+const GUILD_ROLE: u64 = 840_000_000_000_000_001;
 
 fn sim_config() -> SimConfig {
     SimConfig {
@@ -163,6 +165,11 @@ async fn a_watched_channel_gets_answers_only_when_citebot_is_sure_and_others_get
 async fn a_new_post_in_a_watched_forum_is_answered_inside_the_post() {
     let (sim, _bot) = watching().await;
     let post = 820_000_000_000_000_777;
+    // Discord sends GUILD_CREATE for every server after READY, then the post's THREAD_CREATE
+    // and its first message back to back.
+    sim.create_guild_with_bot_role(GUILD_ROLE)
+        .await
+        .expect("GUILD_CREATE");
     sim.create_thread(post, FORUM, "Why was R2 delayed?")
         .await
         .expect("THREAD_CREATE");
@@ -318,6 +325,9 @@ async fn a_follow_up_in_a_thread_is_read_with_the_threads_last_question() {
             guild_id: Some(guild),
         });
     }
+    sim.create_guild_with_bot_role(GUILD_ROLE)
+        .await
+        .expect("GUILD_CREATE");
     sim.create_thread(thread, parent, "h20 talk")
         .await
         .expect("THREAD_CREATE");
@@ -491,7 +501,7 @@ async fn portuguese_clients_read_brazilian_portuguese() {
 /// Mentions citebot's managed role (Discord's picker often inserts the role instead of the
 /// bot) with a question; returns the reply, after checking another role's mention got none.
 async fn role_mentioned(sim: &Simulator, bot: &Bot) -> Value {
-    let (role, other_role) = (840_000_000_000_000_001u64, 840_000_000_000_000_002u64);
+    let (role, other_role) = (GUILD_ROLE, 840_000_000_000_000_002u64);
     sim.create_guild_with_bot_role(role)
         .await
         .expect("GUILD_CREATE");
@@ -616,6 +626,9 @@ async fn transcript() {
     show("citebot", &clicked);
     println!("--- a thread");
     let thread = 830_000_000_000_000_009;
+    sim.create_guild_with_bot_role(GUILD_ROLE)
+        .await
+        .expect("guild");
     sim.create_thread(thread, WATCHED, "h20 talk")
         .await
         .expect("thread");

@@ -6,8 +6,8 @@ use std::sync::{Arc, OnceLock, RwLock};
 use serenity::all::{
     ChannelId, CommandInteraction, CommandType, ComponentInteraction, Context,
     CreateAutocompleteResponse, CreateCommand, CreateEmbed, CreateInteractionResponse,
-    CreateInteractionResponseMessage, CreateMessage, EventHandler, Guild, GuildChannel, GuildId,
-    Http, Interaction, Message, MessageFlags, Ready, ResolvedTarget, ResolvedValue, UserId,
+    CreateInteractionResponseMessage, CreateMessage, EventHandler, GuildChannel, GuildId, Http,
+    Interaction, Message, MessageFlags, Ready, ResolvedTarget, ResolvedValue, UserId,
 };
 use serenity::async_trait;
 use tokio::time::Instant;
@@ -45,9 +45,6 @@ pub struct BotState {
     threads: Threads,
     /// The ids Discord gave the commands, for `</name:id>` mentions.
     mentions: RwLock<CommandMentions>,
-    /// The role Discord manages for the bot in each server: Discord's mention picker often
-    /// inserts it instead of the bot, and it means the bot.
-    bot_roles: std::sync::Mutex<std::collections::HashMap<u64, u64>>,
 }
 
 /// The question log: written through `log` (never waits), read through `reader` (moderator
@@ -106,16 +103,7 @@ impl BotState {
             conversations: Conversations::default(),
             threads: Threads::default(),
             mentions: RwLock::new(CommandMentions::new()),
-            bot_roles: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
-    }
-
-    fn bot_role(&self, guild: Option<GuildId>) -> Option<u64> {
-        let roles = self
-            .bot_roles
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        roles.get(&guild?.get()).copied()
     }
 
     fn mentions(&self) -> CommandMentions {
@@ -278,19 +266,6 @@ impl EventHandler for Handler {
         }
     }
 
-    async fn guild_create(&self, _ctx: Context, guild: Guild, _is_new: Option<bool>) {
-        let Some(&bot) = self.state.bot_user.get() else {
-            return;
-        };
-        if let Some(role) = guild.roles.values().find(|r| r.tags.bot_id == Some(bot)) {
-            self.state
-                .bot_roles
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .insert(guild.id.get(), role.id.get());
-        }
-    }
-
     async fn thread_create(&self, _ctx: Context, thread: GuildChannel) {
         self.state.threads.created(
             thread.id.get(),
@@ -313,7 +288,7 @@ impl EventHandler for Handler {
         }
         // In a DM every message is a question; elsewhere those that mention the bot, and in a
         // watched channel (or a new post of a watched forum) every message.
-        let role = self.state.bot_role(message.guild_id);
+        let role = bot_role(&ctx, message.guild_id, bot);
         let (entry, question) = if message.guild_id.is_none() || mentions(&message, bot, role) {
             let mut question = question_from_mention(&message.content, bot);
             if let Some(role) = role {
@@ -321,7 +296,7 @@ impl EventHandler for Handler {
                 question = crate::text::collapse_whitespace(question.trim());
             }
             (Entry::Mention, question)
-        } else if let Some(question) = watched_question(&self.state, &message) {
+        } else if let Some(question) = watched_question(&ctx, &self.state, &message) {
             (Entry::Watched, question)
         } else {
             return;
@@ -335,18 +310,50 @@ impl EventHandler for Handler {
 
 /// The question a message asks in a watched place: a watched channel's message, or a watched
 /// forum's new post (its title and first message; the post's id is its first message's).
-fn watched_question(state: &BotState, message: &Message) -> Option<String> {
+fn watched_question(ctx: &Context, state: &BotState, message: &Message) -> Option<String> {
     let channel = message.channel_id.get();
     if state.watched.contains(&channel) {
         return Some(crate::text::collapse_whitespace(&message.content));
     }
-    let thread = state.threads.get(channel)?;
+    if message.id.get() != channel {
+        return None;
+    }
+    let thread = thread_of(ctx, state, message.guild_id, message.channel_id)?;
     let in_watched = thread.parent.is_some_and(|p| state.watched.contains(&p));
     (in_watched && message.id.get() == channel)
         .then(|| crate::text::collapse_whitespace(&format!("{}\n{}", thread.name, message.content)))
 }
 
 /// Whether the message mentions the bot, or its managed role.
+/// The role Discord manages for the bot in `guild`: its mention picker often inserts the role
+/// instead of the bot, and it means the bot. Read from serenity's cache, which GUILD_CREATE fills
+/// before any handler runs.
+fn bot_role(ctx: &Context, guild: Option<GuildId>, bot: UserId) -> Option<u64> {
+    let guild = ctx.cache.guild(guild?)?;
+    let role = guild.roles.values().find(|r| r.tags.bot_id == Some(bot))?;
+    Some(role.id.get())
+}
+
+/// The thread `channel` is, if it is one. serenity's cache is updated from GUILD_CREATE and
+/// THREAD_CREATE before any handler runs, so a forum post's first message always finds its
+/// thread there; threads seen created while the guild was not cached are remembered too.
+fn thread_of(
+    ctx: &Context,
+    state: &BotState,
+    guild: Option<GuildId>,
+    channel: ChannelId,
+) -> Option<Thread> {
+    let cached = guild.and_then(|guild| {
+        let guild = ctx.cache.guild(guild)?;
+        let thread = guild.threads.iter().find(|t| t.id == channel)?;
+        Some(Thread {
+            parent: thread.parent_id.map(|p| p.get()),
+            name: thread.name.clone(),
+        })
+    });
+    cached.or_else(|| state.threads.get(channel.get()))
+}
+
 fn mentions(message: &Message, bot: UserId, role: Option<u64>) -> bool {
     message.mentions.iter().any(|u| u.id == bot)
         || message.content.contains(&format!("<@{bot}>"))
@@ -645,7 +652,8 @@ async fn on_message(
     let channel: ChannelId = message.channel_id;
     debug!(question = %question, "asked");
     // In a thread or a DM citebot answered lately, a follow-up is read with the last question.
-    let conversation = message.guild_id.is_none() || state.threads.get(channel.get()).is_some();
+    let conversation =
+        message.guild_id.is_none() || thread_of(ctx, state, message.guild_id, channel).is_some();
     let previous = conversation
         .then(|| {
             state
@@ -692,16 +700,17 @@ async fn on_message(
     if let Some(content) = &reply.content {
         out = out.content(content.clone());
     }
-    let delivered = deliver("channel message", None, || {
-        channel.send_message(&ctx.http, out.clone())
-    })
-    .await;
-    state.log_reply(&asked, &reply);
+    // Remembered before the answer is sent: a quick follow-up may arrive as soon as it is seen.
     if conversation && reply.answer.as_ref().is_some_and(Answer::is_answered) {
         state
             .conversations
             .answered(channel.get(), question, started.into_std());
     }
+    let delivered = deliver("channel message", None, || {
+        channel.send_message(&ctx.http, out.clone())
+    })
+    .await;
+    state.log_reply(&asked, &reply);
     log_answered(delivered.is_some(), &reply, started);
 }
 

@@ -1832,6 +1832,97 @@ mod tests {
             .collect()
     }
 
+    fn shipped_responses() -> Responses {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("responses");
+        Responses::load(&dir).expect("the shipped responses are valid")
+    }
+
+    #[test]
+    fn a_question_about_one_model_is_not_answered_with_anothers_card() {
+        let question = "how much did r2 cost to train?";
+        let answer = shipped().ask(question, None);
+        assert_ne!(answer.fact(), Some("r1-training"), "{answer:?}");
+        // The rule is what stands between this question and R1's card.
+        let without_rule = Index::with_tuning(
+            shipped_responses(),
+            Tuning {
+                entity_conflict_factor: 1.0,
+                ..Tuning::default()
+            },
+        );
+        assert_eq!(without_rule.ask(question, None).fact(), Some("r1-training"));
+    }
+
+    #[test]
+    fn the_shipped_lexicon_keeps_when_and_how_much_apart() {
+        let responses = shipped_responses();
+        let lexicon = &responses.lexicon;
+        let concept_of = |word: &str| {
+            lexicon
+                .word(word)
+                .map(|id| lexicon.concept_name(id).to_string())
+        };
+        for (word, concept) in [
+            ("quando", "when"),
+            ("qnd", "when"),
+            ("when", "when"),
+            ("quanto", "amount"),
+            ("quantos", "amount"),
+            ("how much", "amount"),
+        ] {
+            let hit = lexicon
+                .phrase(&word.split(' ').map(str::to_string).collect::<Vec<_>>())
+                .map(|h| lexicon.concept_name(h.concept).to_string())
+                .or_else(|| concept_of(word));
+            assert_eq!(hit.as_deref(), Some(concept), "{word}");
+        }
+        let index = shipped();
+        assert_eq!(
+            index.ask("quando sai o R2?", None).fact(),
+            Some("r2-release-date")
+        );
+        assert_eq!(
+            index
+                .ask("quantas GPUs usaram para treinar o R1?", None)
+                .fact(),
+            Some("r1-training")
+        );
+    }
+
+    #[test]
+    fn words_under_five_letters_are_only_untransposed_never_edited() {
+        let index = shipped();
+        // One letter off a known word: left alone under five letters...
+        assert_eq!(index.correct("chio"), None, "chip");
+        // ...two letters swapped in a short function word are read as meant...
+        assert_eq!(index.correct("waht").as_deref(), Some("what"));
+        // ...and from five letters on one edit is a typo.
+        assert_eq!(index.correct("huawey").as_deref(), Some("huawei"));
+    }
+
+    #[test]
+    fn a_question_is_read_only_to_its_first_1000_characters() {
+        let head = "why was R2 delayed?";
+        let padding = " .".repeat(MAX_QUESTION_CHARS);
+        let long = format!("{head}{padding} and what is the H20 deal?");
+        assert_eq!(question_prefix(&long).chars().count(), MAX_QUESTION_CHARS);
+        let answer = shipped().ask(&long, None);
+        let facts: Vec<&str> = answer.facts().collect();
+        assert_eq!(
+            facts,
+            ["why-r2-delayed"],
+            "the tail past the cap is not read"
+        );
+        // Within the cap the same second question is answered too.
+        let short = format!("{head} and what is the H20 deal?");
+        let facts: Vec<String> = shipped()
+            .ask(&short, None)
+            .facts()
+            .map(str::to_string)
+            .collect();
+        assert!(facts.contains(&"h20-deal".to_string()), "{facts:?}");
+    }
+
     #[test]
     fn a_follow_up_that_names_little_is_read_with_the_previous_question() {
         let index = shipped();

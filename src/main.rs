@@ -324,7 +324,7 @@ fn report(db: Option<PathBuf>, since: &str, json: bool, html: Option<PathBuf>) -
         citebot::store::parse_period(since).map_err(|e| anyhow::anyhow!("--since: {e}"))?;
     let store = open_existing(db)?;
     let until = citebot::store::now();
-    let report = store.report(until - period.as_secs() as i64, until)?;
+    let report = store.report(None, until - period.as_secs() as i64, until)?;
     if let Some(file) = html {
         std::fs::write(&file, report.html())
             .with_context(|| format!("writing {}", file.display()))?;

@@ -159,6 +159,38 @@ async fn a_watched_channel_gets_answers_only_when_citebot_is_sure_and_others_get
         bot.output()
     );
     assert!(posted(&sim, ELSEWHERE).is_empty());
+    // The log keeps the answered question's text, and not the chatter's.
+    let db = bot.dir().join("citebot.db");
+    let deadline = Instant::now() + WAIT;
+    let rows: Vec<(String, Option<String>)> = loop {
+        let connection =
+            rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .expect("the bot's log");
+        let rows: Vec<(String, Option<String>)> = connection
+            .prepare("SELECT outcome, question FROM questions WHERE entry = 'watched_channel'")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .expect("rows");
+        if rows.len() >= 4 || Instant::now() > deadline {
+            break rows;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let mut outcomes: Vec<(&str, bool)> = rows
+        .iter()
+        .map(|(outcome, question)| (outcome.as_str(), question.is_some()))
+        .collect();
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        [
+            ("answered", true),
+            ("silent", false),
+            ("silent", false),
+            ("silent", false)
+        ],
+        "{rows:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

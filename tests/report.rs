@@ -130,9 +130,9 @@ fn the_terminal_report_counts_each_day_and_groups_misses_by_closest_card() {
             .map(|n| n.parse().expect("number"))
             .collect()
     };
-    // total answered suggested refused cooldown chat
-    assert_eq!(numbers(day_rows[0]), vec![2, 1, 0, 1, 0, 0], "{out}");
-    assert_eq!(numbers(day_rows[1]), vec![3, 1, 1, 1, 0, 0], "{out}");
+    // total answered suggested refused cooldown chat silent
+    assert_eq!(numbers(day_rows[0]), vec![2, 1, 0, 1, 0, 0, 0], "{out}");
+    assert_eq!(numbers(day_rows[1]), vec![3, 1, 1, 1, 0, 0, 0], "{out}");
     // The two spellings of one refused question are one line, counted twice, under its card.
     assert!(out.contains("/h20-deal: 3 time(s)"), "{out}");
     assert!(

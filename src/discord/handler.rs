@@ -684,7 +684,13 @@ async fn on_message(
         started,
     };
     if reply.silent {
-        state.log_reply(&asked, &reply);
+        // A watched channel's chatter was not asked of citebot: its text is not kept, only
+        // that a message went unanswered (and how close it came).
+        let unasked = Asked {
+            question: None,
+            ..asked
+        };
+        state.log_reply(&unasked, &reply);
         return;
     }
     // A question deleted before the answer is sent still gets its answer, as a plain message,

@@ -107,7 +107,8 @@ pub async fn on_command(ctx: &Context, state: &BotState, command: &CommandIntera
     let mut response = CreateInteractionResponseMessage::new()
         .allowed_mentions(no_pings())
         .ephemeral(true);
-    let allowed = is_moderator(command.member.as_deref());
+    // Moderator commands exist only in servers; every read of the log is scoped to this one.
+    let allowed = command.guild_id.is_some() && is_moderator(command.member.as_deref());
     let name = command.data.name.as_str();
     if !allowed {
         info!(command = name, "refused: not a moderator");
@@ -115,7 +116,7 @@ pub async fn on_command(ctx: &Context, state: &BotState, command: &CommandIntera
     } else if state.memory.is_none() {
         response = response.content(log_is_off(lang));
     } else if name == STATS {
-        response = match stats_embed(state, lang) {
+        response = match stats_embed(state, command.guild_id.map(|g| g.get()), lang) {
             Ok(embed) => response.embed(embed),
             Err(err) => {
                 warn!(error = %err, "stats");
@@ -331,7 +332,8 @@ async fn teach(
 pub fn autocomplete(state: &BotState, command: &CommandInteraction) -> CreateAutocompleteResponse {
     let mut choices: Vec<(String, String)> = Vec::new();
     let focused = command.data.autocomplete();
-    if let (true, Some(focused)) = (is_moderator(command.member.as_deref()), focused) {
+    let allowed = command.guild_id.is_some() && is_moderator(command.member.as_deref());
+    if let (true, Some(focused)) = (allowed, focused) {
         let typed = fold(focused.value.trim());
         let wanted = |text: &str| typed.is_empty() || fold(text).contains(&typed);
         if focused.name == CARD_OPTION {
@@ -345,7 +347,8 @@ pub fn autocomplete(state: &BotState, command: &CommandInteraction) -> CreateAut
             let since = store::now() - MISSED_WINDOW_SECS;
             let missed = {
                 let reader = memory.reader.lock().unwrap_or_else(|p| p.into_inner());
-                reader.missed_questions(since, 200)
+                // Only this server's questions: a moderator never sees another server's.
+                reader.missed_questions(command.guild_id.map(|g| g.get()), since, 200)
             };
             match missed {
                 // A choice's value is at most 100 characters: a longer question cannot be
@@ -366,8 +369,10 @@ pub fn autocomplete(state: &BotState, command: &CommandInteraction) -> CreateAut
     )
 }
 
+/// This server's last week. `guild` is always set: moderator commands exist only in servers.
 fn stats_embed(
     state: &BotState,
+    guild: Option<u64>,
     lang: Lang,
 ) -> Result<serenity::all::CreateEmbed, store::StoreError> {
     let Some(memory) = &state.memory else {
@@ -376,7 +381,7 @@ fn stats_embed(
     let until = store::now();
     let report = {
         let reader = memory.reader.lock().unwrap_or_else(|p| p.into_inner());
-        reader.report(until - STATS_WINDOW_SECS, until)?
+        reader.report(guild, until - STATS_WINDOW_SECS, until)?
     };
     let percent = |outcome| format!("{:.0}%", report.rate(outcome) * 100.0);
     let (up, down) = report.votes();

@@ -100,7 +100,7 @@ pub fn reply(index: &Index, request: &Request, mentions: &CommandMentions) -> Re
         // when it has the answer (no refusals, no small talk), but the question is still logged.
         return Reply {
             silent: true,
-            outcome: Some(outcome),
+            outcome: Some(Outcome::Silent),
             answer: Some(answer),
             ..Reply::default()
         };

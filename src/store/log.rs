@@ -216,10 +216,15 @@ mod tests {
         fn forget(&mut self, _: &UserHash) -> Result<Deleted, StoreError> {
             Ok(Deleted::default())
         }
-        fn missed_questions(&self, _: i64, _: usize) -> Result<Vec<AskedQuestion>, StoreError> {
+        fn missed_questions(
+            &self,
+            _: Option<u64>,
+            _: i64,
+            _: usize,
+        ) -> Result<Vec<AskedQuestion>, StoreError> {
             Ok(Vec::new())
         }
-        fn report(&self, since: i64, until: i64) -> Result<Report, StoreError> {
+        fn report(&self, _: Option<u64>, since: i64, until: i64) -> Result<Report, StoreError> {
             Ok(Report::new(
                 since,
                 until,

@@ -88,15 +88,18 @@ pub enum Outcome {
     Cooldown,
     /// Thanks, greetings, questions about the bot: a friendly line, no card.
     Chat,
+    /// A watched channel's message citebot was not sure of: it said nothing.
+    Silent,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 5] = [
+    pub const ALL: [Outcome; 6] = [
         Outcome::Answered,
         Outcome::Suggested,
         Outcome::Refused,
         Outcome::Cooldown,
         Outcome::Chat,
+        Outcome::Silent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -106,6 +109,7 @@ impl Outcome {
             Outcome::Refused => "refused",
             Outcome::Cooldown => "cooldown",
             Outcome::Chat => "chat",
+            Outcome::Silent => "silent",
         }
     }
 
@@ -246,10 +250,17 @@ pub trait Store: Send {
     /// Deletes everything recorded of one person: their questions (and the votes on them),
     /// their votes, their teaches.
     fn forget(&mut self, user: &UserHash) -> Result<Deleted, StoreError>;
-    /// The most frequent refused and suggested questions since `since`, most asked first.
-    fn missed_questions(&self, since: i64, limit: usize) -> Result<Vec<AskedQuestion>, StoreError>;
-    /// Everything `citebot report` and `/stats` show, for `since..=until`.
-    fn report(&self, since: i64, until: i64) -> Result<Report, StoreError>;
+    /// The most frequent refused and suggested questions since `since`, most asked first, in
+    /// one server (`guild`) or in all of them (`None`, the operator's view).
+    fn missed_questions(
+        &self,
+        guild: Option<u64>,
+        since: i64,
+        limit: usize,
+    ) -> Result<Vec<AskedQuestion>, StoreError>;
+    /// Everything `citebot report` (all servers) and `/stats` (one server) show, for
+    /// `since..=until`.
+    fn report(&self, guild: Option<u64>, since: i64, until: i64) -> Result<Report, StoreError>;
 }
 
 /// Parses a period such as `30d`, `12h`, `90m`, `2w` or `45s`.

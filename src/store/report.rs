@@ -19,6 +19,7 @@ pub struct DayCounts {
     pub refused: u64,
     pub cooldown: u64,
     pub chat: u64,
+    pub silent: u64,
 }
 
 impl DayCounts {
@@ -30,6 +31,7 @@ impl DayCounts {
             refused: 0,
             cooldown: 0,
             chat: 0,
+            silent: 0,
         }
     }
 
@@ -44,6 +46,7 @@ impl DayCounts {
             Outcome::Refused => &mut self.refused,
             Outcome::Cooldown => &mut self.cooldown,
             Outcome::Chat => &mut self.chat,
+            Outcome::Silent => &mut self.silent,
         }
     }
 
@@ -54,6 +57,7 @@ impl DayCounts {
             Outcome::Refused => self.refused,
             Outcome::Cooldown => self.cooldown,
             Outcome::Chat => self.chat,
+            Outcome::Silent => self.silent,
         }
     }
 
@@ -222,20 +226,21 @@ impl Report {
         let _ = writeln!(out, "{}\n", rates.join(" · "));
         let _ = writeln!(
             out,
-            "{:<12} {:>6} {:>9} {:>10} {:>8} {:>9} {:>5}",
-            "day", "total", "answered", "suggested", "refused", "cooldown", "chat"
+            "{:<12} {:>6} {:>9} {:>10} {:>8} {:>9} {:>5} {:>7}",
+            "day", "total", "answered", "suggested", "refused", "cooldown", "chat", "silent"
         );
         for day in &self.days {
             let _ = writeln!(
                 out,
-                "{:<12} {:>6} {:>9} {:>10} {:>8} {:>9} {:>5}",
+                "{:<12} {:>6} {:>9} {:>10} {:>8} {:>9} {:>5} {:>7}",
                 day.day,
                 day.total(),
                 day.answered,
                 day.suggested,
                 day.refused,
                 day.cooldown,
-                day.chat
+                day.chat,
+                day.silent
             );
         }
         out.push_str(
@@ -369,6 +374,7 @@ impl Report {
             (Outcome::Refused, RGBColor(200, 60, 60)),
             (Outcome::Cooldown, RGBColor(120, 120, 120)),
             (Outcome::Chat, RGBColor(90, 120, 200)),
+            (Outcome::Silent, RGBColor(200, 200, 200)),
         ];
         let labels: Vec<String> = self.days.iter().map(|d| d.day.clone()).collect();
         let bars: Vec<Vec<(u64, RGBColor, &'static str)>> = self

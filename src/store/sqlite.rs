@@ -214,16 +214,22 @@ impl Store for SqliteStore {
         })
     }
 
-    fn missed_questions(&self, since: i64, limit: usize) -> Result<Vec<AskedQuestion>, StoreError> {
+    fn missed_questions(
+        &self,
+        guild: Option<u64>,
+        since: i64,
+        limit: usize,
+    ) -> Result<Vec<AskedQuestion>, StoreError> {
         let mut statement = self.connection.prepare_cached(
             "SELECT min(question), outcome, json_extract(alternatives, '$[0]'), count(*) AS times
              FROM questions
              WHERE at >= ?1 AND outcome IN ('refused', 'suggested') AND question IS NOT NULL
+               AND (?3 IS NULL OR guild_id = ?3)
              GROUP BY lower(trim(question)), outcome
              ORDER BY times DESC, max(at) DESC
              LIMIT ?2",
         )?;
-        let rows = statement.query_map(params![since, limit as i64], |row| {
+        let rows = statement.query_map(params![since, limit as i64, guild.map(sql_id)], |row| {
             let outcome: String = row.get(1)?;
             Ok(AskedQuestion {
                 question: row.get(0)?,
@@ -235,14 +241,16 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn report(&self, since: i64, until: i64) -> Result<Report, StoreError> {
+    fn report(&self, guild: Option<u64>, since: i64, until: i64) -> Result<Report, StoreError> {
+        let guild = guild.map(sql_id);
         let mut days: Vec<DayCounts> = Vec::new();
         {
             let mut statement = self.connection.prepare_cached(
                 "SELECT date(at, 'unixepoch') AS day, outcome, count(*) FROM questions
-                 WHERE at BETWEEN ?1 AND ?2 GROUP BY day, outcome ORDER BY day",
+                 WHERE at BETWEEN ?1 AND ?2 AND (?3 IS NULL OR guild_id = ?3)
+                 GROUP BY day, outcome ORDER BY day",
             )?;
-            let rows = statement.query_map([since, until], |row| {
+            let rows = statement.query_map(params![since, until, guild], |row| {
                 Ok((
                     row.get::<_, String>(0)?,
                     row.get::<_, String>(1)?,
@@ -259,15 +267,18 @@ impl Store for SqliteStore {
                 }
             }
         }
-        let missed = MissedGroup::group(self.missed_questions(since, 200)?);
+        let missed =
+            MissedGroup::group(self.missed_questions(guild.map(|g| g as u64), since, 200)?);
         let mut cards = Vec::new();
         {
             let mut statement = self.connection.prepare_cached(
                 "SELECT q.card, sum(v.up), sum(1 - v.up) FROM votes v
                  JOIN questions q ON q.id = v.question_id
-                 WHERE q.at BETWEEN ?1 AND ?2 AND q.card IS NOT NULL GROUP BY q.card",
+                 WHERE q.at BETWEEN ?1 AND ?2 AND q.card IS NOT NULL
+                   AND (?3 IS NULL OR q.guild_id = ?3)
+                 GROUP BY q.card",
             )?;
-            let rows = statement.query_map([since, until], |row| {
+            let rows = statement.query_map(params![since, until, guild], |row| {
                 Ok(CardVotes::new(
                     row.get(0)?,
                     row.get::<_, i64>(1)? as u64,
@@ -282,9 +293,10 @@ impl Store for SqliteStore {
         {
             let mut statement = self.connection.prepare_cached(
                 "SELECT at, entry, outcome, card, latency_ms, question FROM questions
-                 WHERE at BETWEEN ?1 AND ?2 ORDER BY latency_ms DESC LIMIT 5",
+                 WHERE at BETWEEN ?1 AND ?2 AND (?3 IS NULL OR guild_id = ?3)
+                 ORDER BY latency_ms DESC LIMIT 5",
             )?;
-            let rows = statement.query_map([since, until], |row| {
+            let rows = statement.query_map(params![since, until, guild], |row| {
                 Ok(SlowAnswer {
                     at: row.get(0)?,
                     entry: row.get(1)?,
@@ -300,8 +312,9 @@ impl Store for SqliteStore {
         }
         let votes: (i64, i64) = self.connection.query_row(
             "SELECT coalesce(sum(v.up), 0), coalesce(sum(1 - v.up), 0) FROM votes v
-             JOIN questions q ON q.id = v.question_id WHERE q.at BETWEEN ?1 AND ?2",
-            [since, until],
+             JOIN questions q ON q.id = v.question_id
+             WHERE q.at BETWEEN ?1 AND ?2 AND (?3 IS NULL OR q.guild_id = ?3)",
+            params![since, until, guild],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )?;
         Ok(Report::new(
@@ -427,7 +440,7 @@ mod tests {
         let down = vote(&store, 1, 2, false, 1_002);
         let other = vote(&store, 1, 3, true, 1_003);
         store.write(&[asked, up, down, other]).expect("write");
-        let report = store.report(0, 2_000).expect("report");
+        let report = store.report(None, 0, 2_000).expect("report");
         assert_eq!(report.cards.len(), 1);
         assert_eq!((report.cards[0].up, report.cards[0].down), (1, 1));
     }
@@ -499,6 +512,36 @@ mod tests {
     }
 
     #[test]
+    fn one_servers_view_never_shows_another_servers_questions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = SqliteStore::open(&dir.path().join("g.db")).expect("open");
+        let mut batch = Vec::new();
+        for (id, guild) in [(1, Some(7)), (2, Some(9)), (3, None)] {
+            let Record::Question(mut q) = question(&store, id, 1, 100, Outcome::Refused) else {
+                unreachable!("question() makes a question")
+            };
+            q.guild_id = guild;
+            batch.push(Record::Question(q));
+        }
+        store.write(&batch).expect("write");
+        let seen = |guild| {
+            let missed = store.missed_questions(guild, 0, 10).expect("missed");
+            let mut texts: Vec<String> = missed.into_iter().map(|q| q.question).collect();
+            texts.sort();
+            texts
+        };
+        assert_eq!(seen(Some(7)), ["question 1"]);
+        assert_eq!(seen(Some(9)), ["question 2"]);
+        assert_eq!(
+            seen(None).len(),
+            3,
+            "the operator sees every server and DMs"
+        );
+        assert_eq!(store.report(Some(7), 0, 200).expect("report").questions, 1);
+        assert_eq!(store.report(None, 0, 200).expect("report").questions, 3);
+    }
+
+    #[test]
     fn a_replayed_question_is_logged_once() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut store = SqliteStore::open(&dir.path().join("d.db")).expect("open");
@@ -521,7 +564,7 @@ mod tests {
         }
         batch.push(question(&store, 4, 1, 100, Outcome::Answered));
         store.write(&batch).expect("write");
-        let missed = store.missed_questions(0, 10).expect("missed");
+        let missed = store.missed_questions(None, 0, 10).expect("missed");
         assert_eq!(missed.len(), 2, "{missed:?}");
         assert_eq!(missed[0].times, 2);
         assert!(missed[0].question.eq_ignore_ascii_case("who pays?"));

@@ -1,4 +1,4 @@
-//! End-to-end load: the real `citebot run` binary against the Discord simulator (`tests/sim/`) on
+//! End-to-end load: the real `citebot run` binary against the Discord simulator (`crates/discord-sim`) on
 //! loopback, at concurrency 1, 16 and 64.
 //!
 //! Run with `cargo bench --bench e2e_load`. Cargo builds the `citebot` binary with the bench
@@ -24,8 +24,7 @@
 //! - CPU time of the bot process and of this process (simulator + driver), from /proc;
 //! - the bot's VmRSS / VmHWM idle after READY and right after each level.
 
-#[path = "../tests/sim/mod.rs"]
-mod sim;
+use discord_sim as sim;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! registration only when the commands differ, clickable command mentions, user install.
 
 mod common;
-mod sim;
+use discord_sim as sim;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! Everything asserted here is what the bot actually sent over REST, as the simulator recorded it.
 
 mod common;
-mod sim;
+use discord_sim as sim;
 
 use std::time::Duration;
 

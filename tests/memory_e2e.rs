@@ -3,7 +3,7 @@
 //! and the log's survival of `kill -9` during a burst of writes.
 
 mod common;
-mod sim;
+use discord_sim as sim;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

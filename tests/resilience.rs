@@ -3,7 +3,7 @@
 //! runs. Each test drives the real `citebot run` binary through the simulator.
 
 mod common;
-mod sim;
+use discord_sim as sim;
 
 use std::path::Path;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! recommended count in one process.
 
 mod common;
-mod sim;
+use discord_sim as sim;
 
 use std::time::Duration;
 

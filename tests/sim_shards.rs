@@ -1,4 +1,4 @@
-//! Sharding in the loopback Discord simulator (tests/sim), proven with bare serenity 0.12.5
+//! Sharding in the loopback Discord simulator (crates/discord-sim), proven with bare serenity 0.12.5
 //! clients (a minimal EventHandler defined here, not the project's bot):
 //! - two clients ("processes") running shard 0 and shard 1 of 2 each IDENTIFY with their shard,
 //!   get a READY listing only their guilds, and each answers only its guilds' interactions and
@@ -10,7 +10,7 @@
 //! serenity's shard queuer waits 5 s between two IDENTIFYs of the same client, so the tests
 //! that run two shards in one client take a little over 5 s (the tests run in parallel).
 
-mod sim;
+use discord_sim as sim;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,10 +1,10 @@
-//! Proves the loopback Discord simulator (tests/sim) works with a real serenity 0.12.5 client:
+//! Proves the loopback Discord simulator (crates/discord-sim) works with a real serenity 0.12.5 client:
 //! a minimal EventHandler defined here (not the project's bot) connects through a proxied
 //! `Http`, receives READY, answers interactions and mentions, registers commands, survives
 //! op 7 / close / op 9 with RESUME, re-identifies after missed heartbeat ACKs, and a client with a
 //! wrong token fails with an authentication error.
 
-mod sim;
+use discord_sim as sim;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -100,7 +100,6 @@ async fn connection(inner: Arc<Inner>, mut socket: WebSocket, query: HashMap<Str
             ConnState {
                 tx: tx.clone(),
                 session: None,
-                query: query.clone(),
             },
         );
     }

@@ -126,7 +126,6 @@
 //! - Re-identifying (op 9 `false`, missed heartbeat ACKs) is slow in serenity 0.12.5: its shard
 //!   manager waits ~5 s for its own runner before restarting; allow >= 10 s for those waits.
 //! - The constructor sets `NO_PROXY`/`no_proxy` to `127.0.0.1,localhost` for the process.
-#![allow(dead_code)]
 
 mod payloads;
 mod server;
@@ -635,7 +634,6 @@ pub(crate) enum ConnCmd {
 pub(crate) struct ConnState {
     pub(crate) tx: mpsc::UnboundedSender<ConnCmd>,
     pub(crate) session: Option<String>,
-    pub(crate) query: HashMap<String, String>,
 }
 
 pub(crate) struct Session {
@@ -665,7 +663,6 @@ pub(crate) struct InteractionState {
     pub(crate) token: String,
     pub(crate) kind: u64,
     pub(crate) channel_id: u64,
-    pub(crate) guild_id: Option<u64>,
     pub(crate) dispatched_at: Instant,
     pub(crate) acked: bool,
     pub(crate) original: Option<Value>,
@@ -825,12 +822,6 @@ impl Inner {
             ));
         }
         out
-    }
-
-    /// Queue a validated dispatch on the current session. Must be called with the lock held.
-    pub(crate) fn dispatch_locked(&self, st: &mut State, t: &str, d: Value) -> SimResult<u64> {
-        let sid = st.current_session.clone().ok_or(SimError::NoSession)?;
-        self.dispatch_to_session(st, &sid, t, d)
     }
 
     /// The shard total events are routed with: that of the latest identified/resumed session.
@@ -1555,7 +1546,6 @@ impl Simulator {
                     token: token.clone(),
                     kind,
                     channel_id,
-                    guild_id,
                     dispatched_at: Instant::now(),
                     acked: false,
                     original: None,

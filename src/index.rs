@@ -780,8 +780,9 @@ impl Index {
         let query_weight: f32 = weights.iter().zip(&query).map(|(w, t)| w * t.factor).sum();
         let covered_by = self.paraphrase_coverage(&query, &weights);
         let typed_folded = fold(question_prefix(typed).trim());
-        let mut scored: Vec<Suggestion> = Vec::new();
-        for (paraphrase, covered) in self.paraphrases.iter().zip(covered_by) {
+        // Scored by position first; only the choices returned are copied out.
+        let mut scored: Vec<(usize, f32)> = Vec::new();
+        for (id, (paraphrase, covered)) in self.paraphrases.iter().zip(covered_by).enumerate() {
             if !paraphrase.is_question {
                 continue;
             }
@@ -796,22 +797,27 @@ impl Index {
                 score += covered / query_weight;
             }
             if score > 0.0 {
-                scored.push(Suggestion {
+                scored.push((id, score));
+            }
+        }
+        scored.sort_by(|&(a, sa), &(b, sb)| {
+            sb.total_cmp(&sa)
+                .then_with(|| self.paraphrases[a].text.cmp(&self.paraphrases[b].text))
+        });
+        let mut seen: HashSet<&str> = HashSet::new();
+        scored
+            .into_iter()
+            .filter(|&(id, _)| seen.insert(self.paraphrases[id].folded.as_str()))
+            .take(limit)
+            .map(|(id, score)| {
+                let paraphrase = &self.paraphrases[id];
+                Suggestion {
                     text: paraphrase.text.clone(),
                     command: self.responses.cards[paraphrase.card].command.clone(),
                     score,
-                });
-            }
-        }
-        scored.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.text.cmp(&b.text))
-        });
-        let mut seen = HashSet::new();
-        scored.retain(|s| seen.insert(fold(&s.text)));
-        scored.truncate(limit);
-        scored
+                }
+            })
+            .collect()
     }
 
     /// A card's answer, led by what answers this question: its quotes ranked by how much of the
@@ -1835,6 +1841,21 @@ mod tests {
     fn shipped_responses() -> Responses {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("responses");
         Responses::load(&dir).expect("the shipped responses are valid")
+    }
+
+    #[test]
+    fn autocomplete_offers_each_question_once_best_first() {
+        let suggestions = shipped().suggest("porque o r2", 25);
+        assert_eq!(suggestions.len(), 25);
+        let folded: HashSet<String> = suggestions.iter().map(|s| fold(&s.text)).collect();
+        assert_eq!(folded.len(), suggestions.len(), "no question twice");
+        assert!(suggestions.windows(2).all(|w| w[0].score >= w[1].score));
+        assert!(
+            fold(&suggestions[0].text).starts_with("porque o r2"),
+            "what the user typed, as typed, comes first: {:?}",
+            suggestions[0].text
+        );
+        assert!(shipped().suggest("porque o r2", 3).len() == 3);
     }
 
     #[test]

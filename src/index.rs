@@ -17,7 +17,10 @@
 //! tried as a direct passage, and below that the index abstains. Thresholds come from the dev set
 //! in `tests/data/devset.tsv` (see `tests/quality.rs`).
 
-use std::collections::{HashMap, HashSet};
+/// Hash maps keyed by words and keys: foldhash (seeded per process) instead of SipHash, which was
+/// the largest single cost of building the index.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 use crate::answer::{
     chit_chat_text, passage_text, refusal_text, suggestion_text, uncovered_text, Answer, Lang,
@@ -281,15 +284,15 @@ impl Index {
         let mut index = Index {
             responses,
             tuning,
-            interned: HashMap::new(),
+            interned: HashMap::default(),
             card_df: Vec::new(),
             cards: Vec::new(),
             paraphrases: Vec::new(),
             postings: Vec::new(),
             sentences: Vec::new(),
             vocabulary: Vec::new(),
-            word_lang: HashMap::new(),
-            stem_memo: HashMap::new(),
+            word_lang: HashMap::default(),
+            stem_memo: HashMap::default(),
             specific_answer_types: Vec::new(),
             amount_key: None,
             when_key: None,
@@ -302,12 +305,12 @@ impl Index {
             time_keys: Vec::new(),
             thanks_key: None,
         };
-        let mut vocabulary: HashSet<String> = HashSet::new();
-        let mut seen_lang: HashMap<String, (bool, bool)> = HashMap::new();
+        let mut vocabulary: HashSet<String> = HashSet::default();
+        let mut seen_lang: HashMap<String, (bool, bool)> = HashMap::default();
         for (card_index, card) in cards.iter().enumerate() {
-            let mut primary = HashSet::new();
-            let mut secondary = HashSet::new();
-            let mut codes = HashSet::new();
+            let mut primary = HashSet::default();
+            let mut secondary = HashSet::default();
+            let mut codes = HashSet::default();
             let mut primary_texts: Vec<(Option<Lang>, String, bool)> = card
                 .questions()
                 .map(|(lang, q)| (Some(lang), q.to_string(), true))
@@ -367,7 +370,7 @@ impl Index {
                 .chain(&pt_sentences)
                 .chain(&en_sentences)
             {
-                let mut keys = HashSet::new();
+                let mut keys = HashSet::default();
                 for term in index.analyze_building(text) {
                     vocabulary.insert(term.surface.clone());
                     if term.role == Role::Exact && code_family(&term.surface).is_some() {
@@ -472,7 +475,7 @@ impl Index {
             })
             .collect();
         index.responses.cards = cards;
-        index.stem_memo = HashMap::new();
+        index.stem_memo = HashMap::default();
         let concept_key = |name: &str| index.interned.get(&format!("c:{name}")).copied();
         index.amount_key = concept_key("amount");
         index.when_key = concept_key("when");
@@ -804,7 +807,7 @@ impl Index {
             sb.total_cmp(&sa)
                 .then_with(|| self.paraphrases[a].text.cmp(&self.paraphrases[b].text))
         });
-        let mut seen: HashSet<&str> = HashSet::new();
+        let mut seen: HashSet<&str> = HashSet::default();
         scored
             .into_iter()
             .filter(|&(id, _)| seen.insert(self.paraphrases[id].folded.as_str()))
@@ -1279,7 +1282,7 @@ impl Index {
     fn query_terms(&self, question: &str) -> Vec<Term> {
         let mut terms = self.analyze(question_prefix(question));
         // A word repeated is one term; distinct unknown words each get a key of their own.
-        let mut seen_words = HashSet::new();
+        let mut seen_words = HashSet::default();
         terms.retain(|t| seen_words.insert(t.surface.clone()));
         terms.truncate(MAX_QUERY_TERMS);
         for term in &mut terms {
@@ -1302,7 +1305,7 @@ impl Index {
         }
         terms.retain(|t| !t.keys.is_empty());
         self.negate_success(&mut terms);
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         terms.retain(|t| seen.insert(t.keys.clone()));
         terms
     }

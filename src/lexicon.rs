@@ -6,7 +6,12 @@
 //! resolved before any typo tolerance: "quando" and "quanto" are one edit apart but ask different
 //! things. The lexicon is data, like the cards: a new synonym needs no Rust change.
 
-use std::collections::{BTreeMap, HashMap};
+/// Hash maps keyed by words and keys: foldhash (seeded per process) instead of SipHash, which was
+/// the largest single cost of building the index.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -71,7 +76,7 @@ pub struct Lexicon {
     longest_phrase: usize,
     /// First words of the phrases of two or more words: most words start none, and skip the
     /// phrase lookups.
-    phrase_starts: std::collections::HashSet<String>,
+    phrase_starts: HashSet<String>,
     by_stem_pt: HashMap<String, ConceptId>,
     by_stem_en: HashMap<String, ConceptId>,
 }
@@ -89,9 +94,9 @@ impl Lexicon {
         let mut lexicon = Lexicon::default();
         let lines = Lines::new(source);
         let mut problems = Vec::new();
-        let mut first_seen: HashMap<Vec<String>, (String, usize)> = HashMap::new();
-        let mut stem_owner_pt: HashMap<String, Option<ConceptId>> = HashMap::new();
-        let mut stem_owner_en: HashMap<String, Option<ConceptId>> = HashMap::new();
+        let mut first_seen: HashMap<Vec<String>, (String, usize)> = HashMap::default();
+        let mut stem_owner_pt: HashMap<String, Option<ConceptId>> = HashMap::default();
+        let mut stem_owner_en: HashMap<String, Option<ConceptId>> = HashMap::default();
         for (name, concept) in &raw.concepts {
             let id = lexicon.names.len() as ConceptId;
             lexicon.names.push(name.clone());

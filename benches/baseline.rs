@@ -8,9 +8,13 @@
 //! - dev-set accuracy of both (in-scope top-1, out-of-scope refusal rate, wrong answers);
 //! - per-call latency of `ask` for both (every dev question timed individually, p50/p99).
 //!
-//! Then criterion measures, in the same run: `index.ask` and the baseline cycling over the dev
+//! A second baseline is a plain BM25 engine (the `bm25` crate's search engine, Portuguese
+//! tokenizer) over the article's sentences, returning the best sentence: what a naive
+//! retrieval bot would do. It neither refuses nor picks cards, so only its speed is compared.
+//!
+//! Then criterion measures, in the same run: `index.ask` and both baselines cycling over the dev
 //! set, autocomplete (`suggest("porque o r2", 25)`) and rendering answers into Discord embeds.
-//! The speed ratio of the two medians is printed at the end.
+//! The speed ratios of the medians are printed at the end.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -32,6 +36,18 @@ const GATE_REFUSAL: f64 = 0.90;
 const GROUP: &str = "dev_ask";
 const CITEBOT_ID: &str = "citebot";
 const BASELINE_ID: &str = "strsim_baseline";
+const BM25_ID: &str = "bm25_sentences";
+
+/// The BM25 baseline: the article's sentences, searched with the `bm25` crate.
+fn bm25_engine(index: &Index) -> bm25::SearchEngine<u32> {
+    let article = &index.responses().article;
+    let sentences: Vec<String> = article
+        .sentences
+        .iter()
+        .map(|s| article.sentence_text(s).to_string())
+        .collect();
+    bm25::SearchEngineBuilder::<u32>::with_corpus(bm25::Language::Portuguese, sentences).build()
+}
 
 fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -368,7 +384,13 @@ fn print_slowest(index: &Index, set: &[Labelled], reps: usize) {
 // Criterion
 // ---------------------------------------------------------------------------------------------
 
-fn criterion_benches(c: &mut Criterion, index: &Index, baseline: &Baseline, set: &[Labelled]) {
+fn criterion_benches(
+    c: &mut Criterion,
+    index: &Index,
+    baseline: &Baseline,
+    bm25: &bm25::SearchEngine<u32>,
+    set: &[Labelled],
+) {
     let questions: Vec<&str> = set.iter().map(|item| item.question.as_str()).collect();
     {
         let mut group = c.benchmark_group(GROUP);
@@ -386,6 +408,14 @@ fn criterion_benches(c: &mut Criterion, index: &Index, baseline: &Baseline, set:
                 let question = questions[next % questions.len()];
                 next += 1;
                 baseline.ask(black_box(question)).map(str::len)
+            })
+        });
+        let mut next = 0;
+        group.bench_function(BM25_ID, |b| {
+            b.iter(|| {
+                let question = questions[next % questions.len()];
+                next += 1;
+                bm25.search(black_box(question), 1)
             })
         });
         group.finish();
@@ -497,20 +527,30 @@ fn main() {
         .warm_up_time(Duration::from_secs(2))
         .measurement_time(Duration::from_secs(5))
         .configure_from_args();
-    criterion_benches(&mut c, &index, &baseline, &set);
+    let bm25 = bm25_engine(&index);
+    criterion_benches(&mut c, &index, &baseline, &bm25, &set);
     c.final_summary();
 
     let medians = (
         criterion_median_ns(GROUP, CITEBOT_ID, started),
         criterion_median_ns(GROUP, BASELINE_ID, started),
+        criterion_median_ns(GROUP, BM25_ID, started),
     );
-    if let (Some(ours), Some(theirs)) = medians {
+    if let (Some(ours), Some(theirs)) = (medians.0, medians.1) {
         println!();
         println!(
             "criterion medians, dev set cycling: citebot {:.2} µs, strsim baseline {:.2} µs: the baseline is {:.1}x slower",
             ours / 1e3,
             theirs / 1e3,
             theirs / ours
+        );
+    }
+    if let (Some(ours), Some(bm25)) = (medians.0, medians.2) {
+        println!(
+            "criterion medians, dev set cycling: citebot {:.2} µs, BM25 over the article's sentences {:.2} µs: citebot costs {:.2}x BM25 per question",
+            ours / 1e3,
+            bm25 / 1e3,
+            ours / bm25
         );
     }
     println!("load average at end: {}", load_average());

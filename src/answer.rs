@@ -134,7 +134,7 @@ pub fn refusal_text(lang: Lang) -> &'static str {
 
 pub fn suggestion_text(lang: Lang) -> &'static str {
     lang.pick(
-        "Não tenho a certeza de que o artigo responda a isto. Queria dizer:",
+        "Não tenho certeza de que o artigo responda isso. Você quis dizer:",
         "I'm not sure the article answers that. Did you mean:",
     )
 }

@@ -507,6 +507,9 @@ async fn portuguese_clients_read_brazilian_portuguese() {
         "Usa ",
         "Gerir ",
         "quiseres",
+        "Queria dizer",
+        "procures",
+        "a certeza",
     ];
     let mut shown = serde_json::to_string(&sim.registered_commands(None)).expect("json");
     for command in ["facts", "source"] {
@@ -516,14 +519,16 @@ async fn portuguese_clients_read_brazilian_portuguese() {
     let data = callback(
         &sim,
         sim.slash_command("ask")
+            // A "did you mean" (the reply follows the client's language).
             .option(
                 "question",
-                json!("quem ganha com o arranjo das vendas de chips"),
+                json!("who wins from the chip sales arrangement"),
             )
             .locale("pt-BR")
             .build(),
     )
     .await;
+    assert_eq!(data["embeds"][0]["title"], "Você quis dizer?", "{data}");
     shown.push_str(&data.to_string());
     for word in european {
         assert!(!shown.contains(word), "{word:?} in {shown}");

@@ -151,7 +151,7 @@ pub fn answer_embed(answer: &Answer, index: &Index, mentions: &CommandMentions) 
             PASSAGE_COLOUR,
         ),
         Matched::Suggested => (
-            lang.pick("Queria dizer?", "Did you mean?").to_string(),
+            lang.pick("Você quis dizer?", "Did you mean?").to_string(),
             PASSAGE_COLOUR,
         ),
         Matched::Nothing => (
@@ -173,7 +173,7 @@ pub fn answer_embed(answer: &Answer, index: &Index, mentions: &CommandMentions) 
             .collect();
         description.push_str(&format!(
             "\n\n{} {}",
-            lang.pick("Talvez procures:", "Maybe you are looking for:"),
+            lang.pick("Talvez você procure:", "Maybe you are looking for:"),
             commands.join(" · ")
         ));
     }

@@ -89,14 +89,14 @@ pub fn is_moderator(member: Option<&Member>) -> bool {
 
 fn not_allowed(lang: Lang) -> &'static str {
     lang.pick(
-        "Só membros com a permissão Gerir Servidor podem usar isto.",
+        "Só membros com a permissão Gerenciar Servidor podem usar isto.",
         "Only members with the Manage Server permission can use this.",
     )
 }
 
 fn log_is_off(lang: Lang) -> &'static str {
     lang.pick(
-        "O registo de perguntas está desligado (CITEBOT_DB=off).",
+        "O registro de perguntas está desligado (CITEBOT_DB=off).",
         "The question log is off (CITEBOT_DB=off).",
     )
 }
@@ -121,7 +121,7 @@ pub async fn on_command(ctx: &Context, state: &BotState, command: &CommandIntera
             Err(err) => {
                 warn!(error = %err, "stats");
                 response.content(lang.pick(
-                    "Não consegui ler o registo de perguntas.",
+                    "Não consegui ler o registro de perguntas.",
                     "Could not read the question log.",
                 ))
             }
@@ -179,7 +179,7 @@ fn card_menu(
     }
     if chars > MAX_LEARNED_QUESTION_CHARS {
         return Err(match lang {
-            Lang::Pt => format!("Uma pergunta ensinada tem no máximo {MAX_LEARNED_QUESTION_CHARS} caracteres; esta tem {chars}. Usa /teach com a parte que pergunta."),
+            Lang::Pt => format!("Uma pergunta ensinada tem no máximo {MAX_LEARNED_QUESTION_CHARS} caracteres; esta tem {chars}. Use /teach com a parte que pergunta."),
             Lang::En => format!("A taught question is at most {MAX_LEARNED_QUESTION_CHARS} characters; this one has {chars}. Use /teach with the part that asks."),
         });
     }
@@ -219,7 +219,7 @@ fn card_menu(
     .placeholder(lang.pick("Que cartão responde?", "Which card answers it?"));
     let text = match lang {
         Lang::Pt => format!(
-            "Ensinar «{}»: escolhe o cartão que lhe responde.",
+            "Ensinar “{}”: escolha o cartão que responde a ela.",
             shorten(question, 200)
         ),
         Lang::En => format!(
@@ -253,7 +253,7 @@ pub async fn on_card_picked(
     else {
         return lang
             .pick(
-                "Este pedido expirou. Usa «Ensinar o citebot» de novo.",
+                "Este pedido expirou. Use “Ensinar o citebot” de novo.",
                 "This request has expired. Use “Teach citebot” again.",
             )
             .to_string();
@@ -285,7 +285,7 @@ async fn teach(
                 (TeachError::Io { .. }, _) => {
                     warn!(error = %err, "teach could not write");
                     lang.pick(
-                        "Não consegui gravar a pergunta (ver o registo do bot).",
+                        "Não consegui gravar a pergunta (veja o log do bot).",
                         "Could not save the question (see the bot's log).",
                     )
                     .to_string()

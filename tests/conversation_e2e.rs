@@ -9,10 +9,10 @@ use discord_sim as sim;
 use std::time::{Duration, Instant};
 
 use common::bot::Bot;
+use common::reply::{callback, custom_ids, is_ephemeral, title, WAIT};
 use serde_json::{json, Value};
 use sim::{Channel, ChannelKind, SimConfig, Simulator};
 
-const WAIT: Duration = Duration::from_secs(10);
 /// How long "nothing was sent" is watched for.
 const QUIET: Duration = Duration::from_millis(700);
 const WATCHED: u64 = 820_000_000_000_000_001;
@@ -71,13 +71,6 @@ fn posted(sim: &Simulator, channel: u64) -> Vec<Value> {
         .collect()
 }
 
-fn title(body: &Value) -> String {
-    body["embeds"][0]["title"]
-        .as_str()
-        .unwrap_or("")
-        .to_string()
-}
-
 fn card_title(command: &str) -> String {
     common::shipped_index()
         .card(command)
@@ -85,27 +78,6 @@ fn card_title(command: &str) -> String {
         .description
         .en
         .clone()
-}
-
-async fn callback(sim: &Simulator, (id, interaction): (u64, Value)) -> Value {
-    sim.dispatch_interaction(interaction)
-        .await
-        .expect("dispatch");
-    sim.wait_callback(id, WAIT).await.expect("callback")["data"].clone()
-}
-
-fn custom_ids(data: &Value) -> Vec<String> {
-    data["components"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|row| row["components"].as_array().into_iter().flatten())
-        .filter_map(|c| c["custom_id"].as_str().map(str::to_string))
-        .collect()
-}
-
-fn is_ephemeral(data: &Value) -> bool {
-    data["flags"].as_u64().unwrap_or(0) & 64 != 0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::bot::{copy_dir, Bot};
+use common::reply::{ask, callback, custom_ids, is_ephemeral, WAIT};
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
 use sim::{SimConfig, Simulator};
 
-const WAIT: Duration = Duration::from_secs(10);
 /// View channel, send messages, read history: an ordinary member.
 const MEMBER: u64 = (1 << 10) | (1 << 11) | (1 << 16);
 /// The same member with Manage Server.
@@ -80,28 +80,7 @@ fn wait_count(db: &Path, query: &str, want: i64) -> i64 {
     }
 }
 
-/// `/ask question` from `user`; returns (interaction id, callback data).
-async fn ask(sim: &Simulator, question: &str, user: u64) -> (u64, Value) {
-    let (id, interaction) = sim
-        .slash_command("ask")
-        .option("question", json!(question))
-        .user(user)
-        .build();
-    sim.dispatch_interaction(interaction)
-        .await
-        .expect("dispatch");
-    let data = sim.wait_callback(id, WAIT).await.expect("callback")["data"].clone();
-    (id, data)
-}
-
 /// Sends an interaction and returns its callback's data.
-async fn callback(sim: &Simulator, (id, interaction): (u64, Value)) -> Value {
-    sim.dispatch_interaction(interaction)
-        .await
-        .expect("dispatch");
-    sim.wait_callback(id, WAIT).await.expect("callback")["data"].clone()
-}
-
 /// `/teach question:MISSED card:h20-deal` from a member with `permissions`.
 fn teach_missed(sim: &Simulator, permissions: u64) -> (u64, Value) {
     sim.slash_command("teach")
@@ -109,20 +88,6 @@ fn teach_missed(sim: &Simulator, permissions: u64) -> (u64, Value) {
         .option("card", json!("h20-deal"))
         .permissions(permissions)
         .build()
-}
-
-fn is_ephemeral(data: &Value) -> bool {
-    data["flags"].as_u64().unwrap_or(0) & 64 != 0
-}
-
-fn custom_ids(data: &Value) -> Vec<String> {
-    data["components"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|row| row["components"].as_array().into_iter().flatten())
-        .filter_map(|c| c["custom_id"].as_str().map(str::to_string))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -211,6 +211,24 @@ fn chat_style_held_out_set_is_measured() {
     assert_no_collapse(&figures, 0.50, 0.60);
 }
 
+/// Written blind on 2026-11-30 (the author read only the article): 170 messages in chat styles,
+/// 66 of them out of scope. Untouched it scored 69/104 = 0.663 in scope, 57/66 = 0.864 refused,
+/// 18 wrong (0.106), leading quote 60/103 = 0.583; it is used for the reader after that.
+#[test]
+fn fifth_dev_set_is_measured() {
+    let figures = measured("dev set 5", "devset5.tsv");
+    assert_no_collapse(&figures, 0.0, 0.0);
+}
+
+/// Written blind on 2026-11-30 by another author in four personas (90 messages, 40 out of
+/// scope) and never tuned on. Untouched: 29/50 = 0.580 in scope, 38/40 = 0.950 refused, 2 wrong,
+/// leading quote 23/50 = 0.460.
+#[test]
+fn fifth_held_out_set_is_measured() {
+    let figures = measured("held-out set 5", "holdout5.tsv");
+    assert_no_collapse(&figures, 0.0, 0.0);
+}
+
 #[test]
 fn held_out_set_is_measured() {
     let figures = measured("held-out set", "holdout.tsv");

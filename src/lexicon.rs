@@ -32,7 +32,70 @@ struct RawLexicon {
     filler_words: Vec<Spanned<String>>,
     #[serde(default)]
     chit_chat_words: Vec<Spanned<String>>,
+    /// The concept that plays each part a scoring rule names: `when = "when"`.
+    #[serde(default)]
+    rules: BTreeMap<Spanned<String>, Spanned<String>>,
     concepts: BTreeMap<String, Spanned<RawConcept>>,
+}
+
+/// A part a scoring rule gives a concept. The lexicon's `[rules]` table names the concept for
+/// each, and a lexicon that leaves one out is refused: renaming a concept can never switch a
+/// rule off silently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// "How many / how much": answered only by a fact that states a number.
+    HowMany,
+    /// "When": answered only by a fact that states a time.
+    When,
+    /// "Who": answered only by a card one of whose questions asks who.
+    Who,
+    /// "Where": answered only by a card one of whose questions asks where.
+    Where,
+    /// Money: "how many dollars" is not answered by a percentage.
+    Money,
+    /// Cost: "how much does it cost" asks for money.
+    Cost,
+    /// Price: asks for money, with or without "how much".
+    Price,
+    /// Thanks: a clause of thanks gets "you're welcome".
+    Thanks,
+    /// Negation: "didn't" before a word of success is a failure.
+    Negation,
+    Succeed,
+    Fail,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 11] = [
+        Rule::HowMany,
+        Rule::When,
+        Rule::Who,
+        Rule::Where,
+        Rule::Money,
+        Rule::Cost,
+        Rule::Price,
+        Rule::Thanks,
+        Rule::Negation,
+        Rule::Succeed,
+        Rule::Fail,
+    ];
+
+    /// The rule's key in `[rules]`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::HowMany => "how_many",
+            Rule::When => "when",
+            Rule::Who => "who",
+            Rule::Where => "where",
+            Rule::Money => "money",
+            Rule::Cost => "cost",
+            Rule::Price => "price",
+            Rule::Thanks => "thanks",
+            Rule::Negation => "negation",
+            Rule::Succeed => "succeed",
+            Rule::Fail => "fail",
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -79,6 +142,8 @@ pub struct Lexicon {
     phrase_starts: HashSet<String>,
     by_stem_pt: HashMap<String, ConceptId>,
     by_stem_en: HashMap<String, ConceptId>,
+    /// The concept of each [`Rule`], in [`Rule::ALL`]'s order.
+    rules: [Option<ConceptId>; Rule::ALL.len()],
 }
 
 impl Lexicon {
@@ -187,6 +252,52 @@ impl Lexicon {
                 }
             }
         }
+        for (rule, concept) in &raw.rules {
+            let line = line_of(source, rule.span().start);
+            let Some(slot) = Rule::ALL.iter().position(|r| r.name() == rule.get_ref()) else {
+                let known: Vec<&str> = Rule::ALL.iter().map(|r| r.name()).collect();
+                problems.push(Problem::error(
+                    path,
+                    line,
+                    format!(
+                        "`{}` is not a scoring rule (rules: {})",
+                        rule.get_ref(),
+                        known.join(", ")
+                    ),
+                ));
+                continue;
+            };
+            match lexicon.concept(concept.get_ref()) {
+                Some(id) => lexicon.rules[slot] = Some(id),
+                None => problems.push(Problem::error(
+                    path,
+                    line,
+                    format!(
+                        "rule `{}` names `{}`, which is not a concept",
+                        rule.get_ref(),
+                        concept.get_ref()
+                    ),
+                )),
+            }
+        }
+        let rules_line = source
+            .lines()
+            .position(|l| l.trim() == "[rules]")
+            .map_or(1, |i| i + 1);
+        for (rule, concept) in Rule::ALL.iter().zip(lexicon.rules) {
+            let named = raw.rules.keys().any(|r| r.get_ref() == rule.name());
+            if concept.is_none() && !named {
+                problems.push(Problem::error(
+                    path,
+                    rules_line,
+                    format!(
+                        "`[rules]` lacks `{}`, which the scorer needs (`{} = \"<concept>\"`)",
+                        rule.name(),
+                        rule.name()
+                    ),
+                ));
+            }
+        }
         lexicon.by_stem_pt = stem_owner_pt
             .into_iter()
             .filter_map(|(stem, owner)| owner.map(|id| (stem, id)))
@@ -200,6 +311,14 @@ impl Lexicon {
         } else {
             Err(problems)
         }
+    }
+
+    /// The concept that plays `rule`'s part (every rule has one in a lexicon that parsed).
+    pub fn rule(&self, rule: Rule) -> Option<ConceptId> {
+        Rule::ALL
+            .iter()
+            .position(|r| *r == rule)
+            .and_then(|slot| self.rules[slot])
     }
 
     pub fn concept_name(&self, id: ConceptId) -> &str {
@@ -277,11 +396,61 @@ mod tests {
 
     const SOURCE: &str = r#"
 question_words = ["when", "amount"]
+[rules]
+how_many = "amount"
+when = "when"
+who = "who"
+where = "where"
+money = "money"
+cost = "money"
+price = "money"
+thanks = "thanks"
+negation = "negation"
+succeed = "succeed"
+fail = "fail"
 [concepts]
 delay = { pt = ["atraso", "adiado"], en = ["delay", "pushed back"] }
 when = { pt = ["quando"], en = ["when"] }
 amount = { pt = ["quanto"], en = ["how much"] }
+who = { en = ["who"] }
+where = { en = ["where"] }
+money = { en = ["dollars"] }
+thanks = { en = ["thanks"] }
+negation = { en = ["not"] }
+succeed = { en = ["worked"] }
+fail = { en = ["failed"] }
 "#;
+
+    #[test]
+    fn each_rule_names_the_concept_that_plays_its_part() {
+        let lexicon = Lexicon::parse(Path::new("lexicon.toml"), SOURCE).expect("valid");
+        let amount = lexicon.concept("amount");
+        assert_eq!(lexicon.rule(Rule::HowMany), amount);
+        assert_eq!(lexicon.rule(Rule::Price), lexicon.concept("money"));
+        assert!(Rule::ALL.iter().all(|rule| lexicon.rule(*rule).is_some()));
+    }
+
+    #[test]
+    fn a_lexicon_missing_a_rule_or_naming_no_concept_is_refused_at_the_line() {
+        let missing = SOURCE.replace("fail = \"fail\"\n", "");
+        let problems = Lexicon::parse(Path::new("lexicon.toml"), &missing).expect_err("no fail");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("lacks `fail`"), "{problems:?}");
+        assert_eq!(problems[0].line, 3, "the line of [rules]");
+
+        let renamed = SOURCE.replace("when = \"when\"", "when = \"quando\"");
+        let problems = Lexicon::parse(Path::new("lexicon.toml"), &renamed).expect_err("no concept");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0]
+            .message
+            .contains("`quando`, which is not a concept"));
+        assert_eq!(problems[0].line, 5);
+
+        let unknown = SOURCE.replace("[rules]\n", "[rules]\nwhy = \"when\"\n");
+        let problems = Lexicon::parse(Path::new("lexicon.toml"), &unknown).expect_err("no rule");
+        assert!(problems[0].message.contains("`why` is not a scoring rule"));
+        assert_eq!(problems[0].line, 4);
+    }
 
     #[test]
     fn words_phrases_and_stems_map_to_concepts() {
@@ -303,10 +472,15 @@ amount = { pt = ["quanto"], en = ["how much"] }
 
     #[test]
     fn a_word_in_two_concepts_is_reported_with_its_line() {
-        let source = "[concepts]\na = { en = [\"late\"] }\nb = { en = [\"late\"] }\n";
-        let problems = Lexicon::parse(Path::new("lexicon.toml"), source).expect_err("ambiguous");
-        assert_eq!(problems.len(), 1);
-        assert_eq!(problems[0].line, 3);
+        let source = format!("{SOURCE}a = {{ en = [\"late\"] }}\nb = {{ en = [\"late\"] }}\n");
+        let problems = Lexicon::parse(Path::new("lexicon.toml"), &source).expect_err("ambiguous");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let b_line = source
+            .lines()
+            .position(|l| l.starts_with("b = "))
+            .expect("b")
+            + 1;
+        assert_eq!(problems[0].line, b_line);
         assert!(
             problems[0].message.contains("`late`"),
             "{}",

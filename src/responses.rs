@@ -43,20 +43,7 @@ impl Responses {
         let lexicon_path = dir.join("lexicon.toml");
         let lexicon = match fs::read_to_string(&lexicon_path) {
             Ok(source) => match Lexicon::parse(&lexicon_path, &source) {
-                Ok(lexicon) => {
-                    // Renaming one of these would pass the parser and silently switch a scoring
-                    // rule off.
-                    for name in crate::index::SCORER_CONCEPTS {
-                        if lexicon.concept(name).is_none() {
-                            problems.push(Problem::error(
-                                &lexicon_path,
-                                1,
-                                format!("the scorer needs a concept named `{name}`; it is missing"),
-                            ));
-                        }
-                    }
-                    lexicon
-                }
+                Ok(lexicon) => lexicon,
                 Err(found) => {
                     problems.extend(found);
                     Lexicon::default()

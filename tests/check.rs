@@ -437,11 +437,17 @@ fn a_lexicon_without_a_concept_the_scorer_needs_is_refused() {
     let copy = Copy::new();
     let lexicon = copy.root.join("lexicon.toml");
     copy.edit(&lexicon, "\nprice = {", "\nprices_renamed = {");
+    let source = std::fs::read_to_string(&lexicon).expect("the copied lexicon");
+    let rule_line = source
+        .lines()
+        .position(|l| l.starts_with("price = \"price\""))
+        .expect("the shipped [rules] names price")
+        + 1;
     assert_rejected(
         &copy,
         &lexicon,
-        1,
-        "the scorer needs a concept named `price`",
+        rule_line,
+        "rule `price` names `price`, which is not a concept",
     );
 }
 

@@ -27,12 +27,16 @@ use crate::answer::{
     Matched,
 };
 use crate::facts::FactCard;
-use crate::lexicon::Lexicon;
+use crate::lexicon::{ConceptId, Lexicon, Rule};
 use crate::reader;
 use crate::responses::Responses;
 use crate::text::{fold, is_stopword, stems, stopword_lang, tokenize, TokenKind};
 
-type Key = u32;
+mod builder;
+mod keys;
+
+pub use builder::IndexBuilder;
+use keys::{Interner, Key, KeySet, KeyText, TermKeys};
 
 /// Only this many characters of a question are read: no real question is longer, and it bounds
 /// the time an answer takes whatever is pasted (Discord allows 6000 in an option).
@@ -47,19 +51,6 @@ fn question_prefix(question: &str) -> &str {
         None => question,
     }
 }
-
-/// Concepts of `lexicon.toml` that scoring rules name: how many, when, who, where (answer
-/// kinds), money, cost and price (a price needs a fact that states money), thanks (small talk),
-/// negation, succeed and fail ("didn't work" is a failure).
-/// `citebot check` rejects a lexicon that lacks one.
-pub const SCORER_CONCEPTS: &[&str] = &[
-    "amount", "when", "who", "where", "money", "cost", "price", "thanks", "negation", "succeed",
-    "fail",
-];
-
-/// Question-word concepts that ask for one kind of fact (a number, a date, a person, a place);
-/// "why" and "how" are open and fit many cards.
-const SPECIFIC_ANSWER_TYPES: &[&str] = &["who", "where"];
 
 /// Scoring constants, measured on the dev set.
 #[derive(Debug, Clone, Copy)]
@@ -134,8 +125,8 @@ impl Default for Tuning {
 /// One meaningful unit of a text after analysis.
 #[derive(Debug, Clone)]
 struct Term {
-    /// Interned keys; the term matches a document holding any of them.
-    keys: Vec<Key>,
+    /// What the term matches; none for a word no card or sentence holds.
+    keys: TermKeys,
     /// 1.0, or less when the term is a typo correction.
     factor: f32,
     /// The folded word the term came from (for typo correction and debugging).
@@ -175,14 +166,16 @@ struct Paraphrase {
     folded: String,
     is_question: bool,
     lang: Option<Lang>,
-    keys: Vec<Vec<Key>>,
+    keys: Vec<TermKeys>,
     weight: f32,
 }
 
 #[derive(Debug)]
 struct CardProfile {
-    primary: HashSet<Key>,
-    secondary: HashSet<Key>,
+    /// Keys of its questions, keywords, names and descriptions.
+    primary: KeySet,
+    /// Keys of its fact: quotes, glosses and answer.
+    secondary: KeySet,
     /// Whether the card's fact (answer and quotes) states a number, and a time.
     states_number: bool,
     states_time: bool,
@@ -217,7 +210,7 @@ fn code_family(code: &str) -> Option<&str> {
 #[derive(Debug)]
 struct SentenceProfile {
     sentence: usize,
-    keys: HashSet<Key>,
+    keys: KeySet,
 }
 
 /// A card's standing for one question.
@@ -243,7 +236,10 @@ pub struct Suggestion {
 pub struct Index {
     responses: Responses,
     tuning: Tuning,
-    interned: HashMap<String, Key>,
+    keys: Interner,
+    /// The meaning of every word the cards and the article use, found while building: a
+    /// question's known words are looked up, not stemmed again.
+    words: HashMap<Box<str>, WordMeaning>,
     /// Number of cards whose vocabulary holds each key.
     card_df: Vec<u32>,
     cards: Vec<CardProfile>,
@@ -256,256 +252,43 @@ pub struct Index {
     vocabulary: Vec<Vec<(String, LetterCounts)>>,
     /// Words seen only in one language's questions, for reply-language evidence.
     word_lang: HashMap<String, Lang>,
-    /// Stems of the words met while building (emptied once built).
-    stem_memo: HashMap<String, (String, String)>,
-    /// Keys of the question words that ask for a specific kind of answer.
+    /// Keys of the question words that ask for a specific kind of answer (who, where).
     specific_answer_types: Vec<Key>,
-    /// Keys of the concepts the scoring rules name.
-    amount_key: Option<Key>,
-    when_key: Option<Key>,
-    money_key: Option<Key>,
-    cost_key: Option<Key>,
-    price_key: Option<Key>,
-    negation_key: Option<Key>,
-    succeed_key: Option<Key>,
-    fail_key: Option<Key>,
+    /// The key of each scoring rule's concept, in [`Rule::ALL`]'s order.
+    rule_keys: [Option<Key>; Rule::ALL.len()],
     /// Keys of the concepts that date something.
     time_keys: Vec<Key>,
-    thanks_key: Option<Key>,
 }
 
 impl Index {
     pub fn build(responses: Responses) -> Index {
-        Index::with_tuning(responses, Tuning::default())
+        IndexBuilder::new(responses).build()
     }
 
-    pub fn with_tuning(mut responses: Responses, tuning: Tuning) -> Index {
-        let cards = std::mem::take(&mut responses.cards);
-        let mut index = Index {
-            responses,
-            tuning,
-            interned: HashMap::default(),
-            card_df: Vec::new(),
-            cards: Vec::new(),
-            paraphrases: Vec::new(),
-            postings: Vec::new(),
-            sentences: Vec::new(),
-            vocabulary: Vec::new(),
-            word_lang: HashMap::default(),
-            stem_memo: HashMap::default(),
-            specific_answer_types: Vec::new(),
-            amount_key: None,
-            when_key: None,
-            money_key: None,
-            cost_key: None,
-            price_key: None,
-            negation_key: None,
-            succeed_key: None,
-            fail_key: None,
-            time_keys: Vec::new(),
-            thanks_key: None,
-        };
-        let mut vocabulary: HashSet<String> = HashSet::default();
-        let mut seen_lang: HashMap<String, (bool, bool)> = HashMap::default();
-        for (card_index, card) in cards.iter().enumerate() {
-            let mut primary = HashSet::default();
-            let mut secondary = HashSet::default();
-            let mut codes = HashSet::default();
-            let mut primary_texts: Vec<(Option<Lang>, String, bool)> = card
-                .questions()
-                .map(|(lang, q)| (Some(lang), q.to_string(), true))
-                .chain(card.learned.iter().map(|q| (None, q.clone(), true)))
-                .collect();
-            primary_texts.extend(card.keywords.iter().map(|k| (None, k.clone(), false)));
-            primary_texts.extend(
-                card.names()
-                    .map(|n| (None, n.replace(['-', '_'], " "), false)),
-            );
-            primary_texts.push((Some(Lang::En), card.description.en.clone(), false));
-            primary_texts.push((Some(Lang::Pt), card.description.pt.clone(), false));
-            for (lang, text, is_question) in primary_texts {
-                let terms = index.analyze_building(&text);
-                for term in &terms {
-                    vocabulary.insert(term.surface.clone());
-                    if let Some(lang) = &lang {
-                        let entry = seen_lang.entry(term.surface.clone()).or_default();
-                        match lang {
-                            Lang::Pt => entry.0 = true,
-                            Lang::En => entry.1 = true,
-                        }
-                    }
-                }
-                primary.extend(terms.iter().flat_map(|t| t.keys.iter().copied()));
-                index.paraphrases.push(Paraphrase {
-                    card: card_index,
-                    folded: fold(&text),
-                    text,
-                    is_question,
-                    lang,
-                    keys: terms.into_iter().map(|t| t.keys).collect(),
-                    weight: 0.0,
-                });
-            }
-            // The card's fact: its quotes with their glosses, and its answer sentence by sentence.
-            // Each piece is analysed once; together they are the card's secondary vocabulary.
-            let citation_texts: Vec<String> = card
-                .citations
-                .iter()
-                .map(|c| match &c.gloss {
-                    Some(gloss) => format!("{} {gloss}", c.quote),
-                    None => c.quote.clone(),
-                })
-                .collect();
-            let mut pieces: Vec<(String, HashSet<Key>)> = Vec::new();
-            let sentence_texts = [Lang::Pt, Lang::En].map(|lang| {
-                answer_sentences(card.answer.get(lang))
-                    .into_iter()
-                    .map(str::to_string)
-            });
-            let [pt_sentences, en_sentences] = sentence_texts;
-            let pt_sentences: Vec<String> = pt_sentences.collect();
-            let en_sentences: Vec<String> = en_sentences.collect();
-            for text in citation_texts
-                .iter()
-                .chain(&pt_sentences)
-                .chain(&en_sentences)
-            {
-                let mut keys = HashSet::default();
-                for term in index.analyze_building(text) {
-                    vocabulary.insert(term.surface.clone());
-                    if term.role == Role::Exact && code_family(&term.surface).is_some() {
-                        codes.insert(term.surface.clone());
-                    }
-                    keys.extend(term.keys.iter().copied());
-                }
-                secondary.extend(keys.iter().copied());
-                pieces.push((text.clone(), keys));
-            }
-            let states_number = [card.answer.en.as_str(), card.answer.pt.as_str()]
-                .into_iter()
-                .chain(card.citations.iter().map(|c| c.quote.as_str()))
-                .any(states_a_number);
-            let time_keys: Vec<Key> = index
-                .responses
-                .lexicon
-                .time_words()
-                .filter_map(|name| index.interned.get(&format!("c:{name}")).copied())
-                .collect();
-            let states_time = time_keys.iter().any(|k| secondary.contains(k));
-            let money_key = index.interned.get("c:money").copied();
-            let states_money = money_key.is_some_and(|k| secondary.contains(&k));
-            let mut pieces = pieces.into_iter().map(|(text, keys)| PieceProfile {
-                states_number: states_a_number(&text),
-                states_time: time_keys.iter().any(|k| keys.contains(k)),
-                keys,
-                text,
-            });
-            let citations: Vec<PieceProfile> = pieces.by_ref().take(citation_texts.len()).collect();
-            let pt_pieces: Vec<PieceProfile> = pieces.by_ref().take(pt_sentences.len()).collect();
-            let en_pieces: Vec<PieceProfile> = pieces.collect();
-            let answer_sentences = [pt_pieces, en_pieces];
-            index.cards.push(CardProfile {
-                primary,
-                secondary,
-                states_number,
-                states_time,
-                codes,
-                states_money,
-                citations,
-                answer_sentences,
-            });
-        }
-        let sentence_texts: Vec<String> = index
-            .responses
-            .article
-            .sentences
-            .iter()
-            .map(|s| index.responses.article.sentence_text(s).to_string())
-            .collect();
-        for (sentence_index, text) in sentence_texts.iter().enumerate() {
-            let terms = index.analyze_building(text);
-            vocabulary.extend(terms.iter().map(|t| t.surface.clone()));
-            index.sentences.push(SentenceProfile {
-                sentence: sentence_index,
-                keys: terms.into_iter().flat_map(|t| t.keys).collect(),
-            });
-        }
-        vocabulary.extend(index.responses.lexicon.words().map(str::to_string));
+    pub fn with_tuning(responses: Responses, tuning: Tuning) -> Index {
+        IndexBuilder::new(responses).tuning(tuning).build()
+    }
 
-        index.postings = vec![Vec::new(); index.interned.len()];
-        for (id, paraphrase) in index.paraphrases.iter().enumerate() {
-            for key in paraphrase.keys.iter().flatten() {
-                let list = &mut index.postings[*key as usize];
-                if list.last() != Some(&(id as u32)) {
-                    list.push(id as u32);
-                }
-            }
-        }
-        index.card_df = vec![0; index.interned.len()];
-        for card in &index.cards {
-            for key in card.primary.union(&card.secondary) {
-                index.card_df[*key as usize] += 1;
-            }
-        }
-        let weights: Vec<f32> = index
-            .paraphrases
+    /// The key of the concept that plays `rule`'s part, if any card or sentence holds it.
+    fn rule_key(&self, rule: Rule) -> Option<Key> {
+        Rule::ALL
             .iter()
-            .map(|p| p.keys.iter().map(|keys| index.key_weight(keys)).sum())
-            .collect();
-        for (paraphrase, weight) in index.paraphrases.iter_mut().zip(weights) {
-            paraphrase.weight = weight;
-        }
-        for word in vocabulary {
-            let len = word.chars().count();
-            if index.vocabulary.len() <= len {
-                index.vocabulary.resize(len + 1, Vec::new());
-            }
-            let counts = letter_counts(&word);
-            index.vocabulary[len].push((word, counts));
-        }
-        for bucket in &mut index.vocabulary {
-            bucket.sort();
-        }
-        index.word_lang = seen_lang
-            .into_iter()
-            .filter_map(|(word, seen)| match seen {
-                (true, false) => Some((word, Lang::Pt)),
-                (false, true) => Some((word, Lang::En)),
-                _ => None,
-            })
-            .collect();
-        index.responses.cards = cards;
-        index.stem_memo = HashMap::default();
-        let concept_key = |name: &str| index.interned.get(&format!("c:{name}")).copied();
-        index.amount_key = concept_key("amount");
-        index.when_key = concept_key("when");
-        index.money_key = concept_key("money");
-        index.cost_key = concept_key("cost");
-        index.price_key = concept_key("price");
-        index.negation_key = concept_key("negation");
-        index.succeed_key = concept_key("succeed");
-        index.fail_key = concept_key("fail");
-        index.time_keys = index
-            .responses
-            .lexicon
-            .time_words()
-            .filter_map(concept_key)
-            .collect();
-        index.thanks_key = concept_key("thanks");
-        index.specific_answer_types = SPECIFIC_ANSWER_TYPES
-            .iter()
-            .filter_map(|name| index.interned.get(&format!("c:{name}")).copied())
-            .collect();
-        index
+            .position(|r| *r == rule)
+            .and_then(|slot| self.rule_keys[slot])
+    }
+
+    /// Whether a term is exactly the concept of `rule`.
+    fn names_rule(&self, term: &Term, rule: Rule) -> bool {
+        self.rule_key(rule).is_some_and(|k| term.keys.contains(k))
     }
 
     /// Whether a question word asks for this kind of answer.
     fn asks_kind(&self, term: &Term, kind: AnswerKind) -> bool {
-        let key = match kind {
-            AnswerKind::Amount => self.amount_key,
-            AnswerKind::When => self.when_key,
+        let rule = match kind {
+            AnswerKind::Amount => Rule::HowMany,
+            AnswerKind::When => Rule::When,
         };
-        key.is_some_and(|k| term.keys.contains(&k))
+        self.names_rule(term, rule)
     }
 
     pub fn responses(&self) -> &Responses {
@@ -731,7 +514,15 @@ impl Index {
             out.push_str(&format!("scoring clause {i}:\n"));
             let weights = self.query_weights(&query);
             for (term, weight) in query.iter().zip(&weights) {
-                let keys: Vec<String> = term.keys.iter().map(|k| self.key_name(*k)).collect();
+                let keys: Vec<String> = if term.keys.is_empty() {
+                    vec!["<unknown>".to_string()]
+                } else {
+                    term.keys
+                        .as_slice()
+                        .iter()
+                        .map(|k| self.key_name(*k))
+                        .collect()
+                };
                 out.push_str(&format!(
                     "  term {:?} {:?} keys {:?} weight {:.2} factor {:.2}\n",
                     term.surface, term.role, keys, weight, term.factor
@@ -751,10 +542,9 @@ impl Index {
     }
 
     fn key_name(&self, key: Key) -> String {
-        self.interned
-            .iter()
-            .find(|(_, v)| **v == key)
-            .map_or_else(|| "<unknown>".to_string(), |(name, _)| name.clone())
+        let lexicon = &self.responses.lexicon;
+        self.keys
+            .describe(key, |id| lexicon.concept_name(id).to_string())
     }
 
     /// Autocomplete: up to `limit` card questions and command names for what the user has typed
@@ -836,14 +626,14 @@ impl Index {
         let fact = &self.responses.cards[card];
         let profile = &self.cards[card];
         let weights = self.query_weights(query);
-        let fit = |keys: &HashSet<Key>, states_number: bool, states_time: bool| -> f32 {
+        let fit = |keys: &KeySet, states_number: bool, states_time: bool| -> f32 {
             query
                 .iter()
                 .zip(&weights)
                 .filter(|(term, _)| {
                     // A question word counts for the kind of fact a piece states, not for
                     // sharing the word ("why" with a gloss's "because").
-                    (term.role != Role::QuestionWord && term.keys.iter().any(|k| keys.contains(k)))
+                    (term.role != Role::QuestionWord && keys.holds(&term.keys))
                         || (term.role == Role::QuestionWord
                             && ((states_number && self.asks_kind(term, AnswerKind::Amount))
                                 || (states_time && self.asks_kind(term, AnswerKind::When))))
@@ -952,7 +742,7 @@ impl Index {
                 for term in &all_terms {
                     if term.role == Role::ChitChat {
                         chit_chat = true;
-                        thanks |= term.keys.iter().any(|k| Some(*k) == self.thanks_key);
+                        thanks |= self.names_rule(term, Rule::Thanks);
                     }
                 }
                 let terms: Vec<Term> = all_terms.into_iter().filter(Term::is_scored).collect();
@@ -1068,10 +858,10 @@ impl Index {
                 let mut covered = 0.0;
                 let mut about = false;
                 for (term, weight) in query.iter().zip(&weights) {
-                    let hit = if term.keys.iter().any(|k| card.primary.contains(k)) {
+                    let hit = if card.primary.holds(&term.keys) {
                         about |= term.role != Role::QuestionWord;
                         1.0
-                    } else if term.keys.iter().any(|k| card.secondary.contains(k)) {
+                    } else if card.secondary.holds(&term.keys) {
                         self.tuning.secondary_weight
                     } else {
                         0.0
@@ -1090,12 +880,12 @@ impl Index {
                 let asks_amount = query
                     .iter()
                     .any(|t| t.role == Role::QuestionWord && self.asks_kind(t, AnswerKind::Amount));
-                let names = |key: Option<Key>| {
-                    key.is_some_and(|k| {
-                        query.iter().any(|t| t.factor >= 1.0 && t.keys.contains(&k))
-                    })
+                let names = |rule: Rule| {
+                    query
+                        .iter()
+                        .any(|t| t.factor >= 1.0 && self.names_rule(t, rule))
                 };
-                let asks_price = names(self.price_key) || (asks_amount && names(self.cost_key));
+                let asks_price = names(Rule::Price) || (asks_amount && names(Rule::Cost));
                 if asks_price && !card.states_money {
                     score *= self.tuning.answer_type_factor;
                 }
@@ -1113,14 +903,14 @@ impl Index {
                     } else if term.role == Role::QuestionWord
                         && (self.asks_kind(term, AnswerKind::Amount)
                             || self.asks_kind(term, AnswerKind::When))
-                        && !term.keys.iter().any(|k| card.primary.contains(k))
+                        && !card.primary.holds(&term.keys)
                     {
                         // The fact states a time, but none of the card's questions asks when:
                         // a card that is about the date wins over one that mentions it.
                         score *= self.tuning.unasked_kind_factor;
                     }
                     // "How many dollars" is not answered by a percentage.
-                    let asks_money = self.money_key.is_some_and(|k| term.keys.contains(&k));
+                    let asks_money = self.names_rule(term, Rule::Money);
                     if asks_money && !card.states_money {
                         score *= self.tuning.answer_type_factor;
                     }
@@ -1143,10 +933,10 @@ impl Index {
         let mut covered_by = vec![0.0f32; self.paraphrases.len()];
         let mut last_term = vec![usize::MAX; self.paraphrases.len()];
         for (term_index, (term, weight)) in query.iter().zip(weights).enumerate() {
-            for key in &term.keys {
+            for key in term.keys.as_slice() {
                 let postings = self
                     .postings
-                    .get(*key as usize)
+                    .get(key.index())
                     .map_or(&[][..], Vec::as_slice);
                 for &id in postings {
                     let id = id as usize;
@@ -1171,9 +961,9 @@ impl Index {
         } else if self
             .specific_answer_types
             .iter()
-            .any(|k| term.keys.contains(k))
+            .any(|k| term.keys.contains(*k))
         {
-            term.keys.iter().any(|k| card.primary.contains(k))
+            card.primary.holds(&term.keys)
         } else {
             true
         }
@@ -1194,12 +984,12 @@ impl Index {
                 if self.asks_kind(term, AnswerKind::Amount) {
                     states_a_number(text)
                 } else if self.asks_kind(term, AnswerKind::When) {
-                    self.time_keys.iter().any(|k| profile.keys.contains(k))
+                    self.time_keys.iter().any(|k| profile.keys.contains(*k))
                 } else {
                     !self
                         .specific_answer_types
                         .iter()
-                        .any(|k| term.keys.contains(k))
+                        .any(|k| term.keys.contains(*k))
                 }
             })
     }
@@ -1217,7 +1007,7 @@ impl Index {
                 let matched = query
                     .iter()
                     .zip(&weights)
-                    .filter(|(t, _)| t.keys.iter().any(|k| s.keys.contains(k)));
+                    .filter(|(t, _)| s.keys.holds(&t.keys));
                 let mut about = false;
                 let mut covered = 0.0;
                 for (term, weight) in matched {
@@ -1258,11 +1048,12 @@ impl Index {
         }
     }
 
-    fn key_weight(&self, keys: &[Key]) -> f32 {
+    fn key_weight(&self, keys: &TermKeys) -> f32 {
         let cards = self.cards.len() as f32;
         let df = keys
+            .as_slice()
             .iter()
-            .map(|k| self.card_df.get(*k as usize).copied().unwrap_or(0))
+            .map(|k| self.card_df.get(k.index()).copied().unwrap_or(0))
             .max()
             .unwrap_or(0);
         if df == 0 {
@@ -1273,56 +1064,55 @@ impl Index {
 
     /// Whether any card or article sentence holds one of the term's keys.
     fn is_known(&self, term: &Term) -> bool {
-        term.keys
-            .iter()
-            .any(|k| (*k as usize) < self.interned.len())
+        !term.keys.is_empty()
     }
 
     /// Analyses a question and corrects the words the index does not know.
     fn query_terms(&self, question: &str) -> Vec<Term> {
         let mut terms = self.analyze(question_prefix(question));
-        // A word repeated is one term; distinct unknown words each get a key of their own.
+        // A word repeated is one term; an unknown word is known by its surface alone.
         let mut seen_words = HashSet::default();
         terms.retain(|t| seen_words.insert(t.surface.clone()));
         terms.truncate(MAX_QUERY_TERMS);
-        for term in &mut terms {
-            if term.kind != TokenKind::Word || self.is_known(term) {
+        let mut read = Vec::with_capacity(terms.len());
+        for term in terms {
+            if term.kind != TokenKind::Word || self.is_known(&term) {
+                read.push(term);
                 continue;
             }
             let Some(corrected) = self.correct(&term.surface) else {
+                read.push(term);
                 continue;
             };
-            match self.analyze(&corrected).into_iter().next() {
-                Some(fixed) => {
-                    *term = Term {
-                        factor: self.tuning.fuzzy_factor,
-                        ..fixed
-                    }
-                }
-                // A misspelt stop word ("teh") carries no meaning either.
-                None => term.keys.clear(),
+            // A misspelt stop word ("teh") carries no meaning either: it is dropped.
+            if let Some(fixed) = self.analyze(&corrected).into_iter().next() {
+                read.push(Term {
+                    factor: self.tuning.fuzzy_factor,
+                    ..fixed
+                });
             }
         }
-        terms.retain(|t| !t.keys.is_empty());
-        self.negate_success(&mut terms);
+        self.negate_success(&mut read);
         let mut seen = HashSet::default();
-        terms.retain(|t| seen.insert(t.keys.clone()));
-        terms
+        read.retain(|t| t.keys.is_empty() || seen.insert(t.keys));
+        read
     }
 
     /// "não funcionou", "n deu certo", "didn't succeed": a negation right before a word of success
     /// is one word of failure, whatever the wording.
     fn negate_success(&self, terms: &mut Vec<Term>) {
-        let (Some(negation), Some(succeed), Some(fail)) =
-            (self.negation_key, self.succeed_key, self.fail_key)
-        else {
+        let (Some(negation), Some(succeed), Some(fail)) = (
+            self.rule_key(Rule::Negation),
+            self.rule_key(Rule::Succeed),
+            self.rule_key(Rule::Fail),
+        ) else {
             return;
         };
         let mut i = 0;
         while i + 1 < terms.len() {
-            if terms[i].keys == [negation] && terms[i + 1].keys == [succeed] {
+            if terms[i].keys.is(negation) && terms[i + 1].keys.is(succeed) {
                 let surface = format!("{} {}", terms[i].surface, terms[i + 1].surface);
-                terms[i + 1].keys = vec![fail];
+                terms[i + 1].keys = TermKeys::one(fail);
                 terms[i + 1].surface = surface;
                 terms.remove(i);
             }
@@ -1415,54 +1205,65 @@ impl Index {
         }
     }
 
-    /// Turns card and article text into terms, interning every key it meets.
-    fn analyze_building(&mut self, text: &str) -> Vec<Term> {
-        let interned = &mut self.interned;
-        let stem_memo = &mut self.stem_memo;
-        analyze_with(
-            &self.responses.lexicon,
-            text,
-            &mut |key| {
-                let next = interned.len() as Key;
-                *interned.entry(key).or_insert(next)
-            },
-            // Card texts repeat their words a lot; stemming each once halves the build.
-            &mut |word| match stem_memo.get(word) {
-                Some(known) => known.clone(),
-                None => {
-                    let found = stems(word);
-                    stem_memo.insert(word.to_string(), found.clone());
-                    found
-                }
-            },
-        )
+    /// Turns a question into terms: its words are looked up, and a word no card or sentence
+    /// holds gets no key (it matches nothing but still weighs as unknown).
+    fn analyze(&self, text: &str) -> Vec<Term> {
+        analyze_with(&self.responses.lexicon, text, &mut Lookup { index: self })
+    }
+}
+
+/// What a single word means to the index: a lexicon concept, or its two stems.
+#[derive(Debug, Clone, Copy)]
+enum WordMeaning {
+    Concept(ConceptId),
+    Stems(TermKeys),
+}
+
+/// Where analysis gets its keys: the builder interns them, a question looks them up.
+trait Vocabulary {
+    fn concept(&mut self, id: ConceptId) -> TermKeys;
+    fn exact(&mut self, text: &str) -> TermKeys;
+    /// A word that is neither listed in the lexicon nor a stop word.
+    fn word(&mut self, word: &str) -> WordMeaning;
+}
+
+/// The question side of analysis: nothing is added to the index.
+struct Lookup<'a> {
+    index: &'a Index,
+}
+
+impl Vocabulary for Lookup<'_> {
+    fn concept(&mut self, id: ConceptId) -> TermKeys {
+        self.index
+            .keys
+            .get(KeyText::Concept(id))
+            .map_or(TermKeys::NONE, TermKeys::one)
     }
 
-    /// Turns a question into terms. A key no card or sentence holds gets an id past the table
-    /// (distinct per word), so it matches nothing but still weighs as unknown.
-    fn analyze(&self, text: &str) -> Vec<Term> {
-        let mut unknown = Key::MAX;
-        analyze_with(
-            &self.responses.lexicon,
-            text,
-            &mut |key| {
-                self.interned.get(&key).copied().unwrap_or_else(|| {
-                    unknown -= 1;
-                    unknown
-                })
-            },
-            &mut stems,
-        )
+    fn exact(&mut self, text: &str) -> TermKeys {
+        self.index
+            .keys
+            .get(KeyText::Exact(text))
+            .map_or(TermKeys::NONE, TermKeys::one)
+    }
+
+    fn word(&mut self, word: &str) -> WordMeaning {
+        if let Some(meaning) = self.index.words.get(word) {
+            return *meaning;
+        }
+        let (pt, en) = stems(word);
+        match self.index.responses.lexicon.word_with_stems(word, &pt, &en) {
+            Some(concept) => WordMeaning::Concept(concept),
+            None => WordMeaning::Stems(TermKeys::stems(
+                self.index.keys.get(KeyText::PtStem(&pt)),
+                self.index.keys.get(KeyText::EnStem(&en)),
+            )),
+        }
     }
 }
 
 /// Shared analysis: phrases and words to concepts, stop words out, other words to stems.
-fn analyze_with(
-    lexicon: &Lexicon,
-    text: &str,
-    intern: &mut dyn FnMut(String) -> Key,
-    stem: &mut dyn FnMut(&str) -> (String, String),
-) -> Vec<Term> {
+fn analyze_with(lexicon: &Lexicon, text: &str, vocabulary: &mut dyn Vocabulary) -> Vec<Term> {
     let tokens = tokenize(text);
     let words: Vec<String> = tokens.iter().map(|t| t.text.clone()).collect();
     let mut terms = Vec::new();
@@ -1478,7 +1279,7 @@ fn analyze_with(
             .find_map(|n| lexicon.phrase(&words[i..i + n]).map(|hit| (n, hit)));
         if let Some((n, hit)) = phrase {
             terms.push(Term {
-                keys: vec![intern(format!("c:{}", lexicon.concept_name(hit.concept)))],
+                keys: vocabulary.concept(hit.concept),
                 factor: 1.0,
                 surface: words[i..i + n].join(" "),
                 kind: TokenKind::Word,
@@ -1489,13 +1290,13 @@ fn analyze_with(
         }
         let token = &tokens[i];
         i += 1;
+        let listed = lexicon
+            .phrase(std::slice::from_ref(&token.text))
+            .map(|hit| hit.concept);
         if token.kind == TokenKind::Exact {
-            let (keys, role) = match lexicon.phrase(std::slice::from_ref(&token.text)) {
-                Some(hit) => (
-                    vec![intern(format!("c:{}", lexicon.concept_name(hit.concept)))],
-                    concept_role(lexicon, hit.concept),
-                ),
-                None => (vec![intern(format!("x:{}", token.text))], Role::Exact),
+            let (keys, role) = match listed {
+                Some(concept) => (vocabulary.concept(concept), concept_role(lexicon, concept)),
+                None => (vocabulary.exact(&token.text), Role::Exact),
             };
             terms.push(Term {
                 keys,
@@ -1508,34 +1309,23 @@ fn analyze_with(
         }
         // A listed word wins even if it is a stop word ("pq", "n"); a stop word is never mapped
         // through its stem ("com" is not "como").
-        let listed = lexicon
-            .phrase(std::slice::from_ref(&token.text))
-            .map(|hit| hit.concept);
-        if listed.is_none() && (is_stopword(&token.text) || token.text.chars().count() < 2) {
-            continue;
-        }
-        let (pt, en) = stem(&token.text);
-        if let Some(concept) = listed.or_else(|| lexicon.word_with_stems(&token.text, &pt, &en)) {
-            terms.push(Term {
-                keys: vec![intern(format!("c:{}", lexicon.concept_name(concept)))],
-                factor: 1.0,
-                surface: token.text.clone(),
-                kind: TokenKind::Word,
-                role: concept_role(lexicon, concept),
-            });
-            continue;
-        }
-        let mut keys = vec![intern(format!("p:{pt}"))];
-        let en_key = intern(format!("e:{en}"));
-        if !keys.contains(&en_key) {
-            keys.push(en_key);
-        }
+        let meaning = match listed {
+            Some(concept) => WordMeaning::Concept(concept),
+            None if is_stopword(&token.text) || token.text.chars().count() < 2 => continue,
+            None => vocabulary.word(&token.text),
+        };
+        let (keys, role) = match meaning {
+            WordMeaning::Concept(concept) => {
+                (vocabulary.concept(concept), concept_role(lexicon, concept))
+            }
+            WordMeaning::Stems(keys) => (keys, Role::Content),
+        };
         terms.push(Term {
             keys,
             factor: 1.0,
             surface: token.text.clone(),
             kind: TokenKind::Word,
-            role: Role::Content,
+            role,
         });
     }
     terms
@@ -1786,7 +1576,7 @@ enum AnswerKind {
 #[derive(Debug)]
 struct PieceProfile {
     text: String,
-    keys: HashSet<Key>,
+    keys: KeySet,
     states_number: bool,
     states_time: bool,
 }
@@ -2121,13 +1911,15 @@ mod tests {
     #[test]
     fn a_negated_success_is_a_failure() {
         let reading = shipped().read("pq n funcionou treinar na huawei");
-        let fail = shipped().fail_key.expect("the shipped lexicon has `fail`");
         let terms = &reading.clauses[0].terms;
-        assert!(terms.iter().any(|t| t.keys == [fail]), "{terms:?}");
+        assert!(
+            terms.iter().any(|t| shipped().names_rule(t, Rule::Fail)),
+            "{terms:?}"
+        );
         assert!(
             terms
                 .iter()
-                .all(|t| Some(t.keys[0]) != shipped().negation_key),
+                .all(|t| !shipped().names_rule(t, Rule::Negation)),
             "{terms:?}"
         );
     }

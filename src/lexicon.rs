@@ -19,7 +19,7 @@ use toml::Spanned;
 
 use crate::answer::Lang;
 use crate::problem::{line_of, Lines, Problem};
-use crate::text::{stems, tokenize};
+use crate::text::{stem, stems, tokenize};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,6 +136,8 @@ pub struct Lexicon {
     chit_chat_words: Vec<ConceptId>,
     /// Folded token sequences (one or more tokens) to concepts.
     phrases: HashMap<Vec<String>, ConceptHit>,
+    /// Folded single words to concepts: most lookups are of one word, by `&str`.
+    singles: HashMap<String, ConceptHit>,
     longest_phrase: usize,
     /// First words of the phrases of two or more words: most words start none, and skip the
     /// phrase lookups.
@@ -159,7 +161,6 @@ impl Lexicon {
         let mut lexicon = Lexicon::default();
         let lines = Lines::new(source);
         let mut problems = Vec::new();
-        let mut first_seen: HashMap<Vec<String>, (String, usize)> = HashMap::default();
         let mut stem_owner_pt: HashMap<String, Option<ConceptId>> = HashMap::default();
         let mut stem_owner_en: HashMap<String, Option<ConceptId>> = HashMap::default();
         for (name, concept) in &raw.concepts {
@@ -185,8 +186,9 @@ impl Lexicon {
                         ));
                         continue;
                     }
-                    match first_seen.get(&tokens) {
-                        Some((other, _)) if other != name => {
+                    match lexicon.phrase(&tokens) {
+                        Some(hit) if hit.concept != id => {
+                            let other = &lexicon.names[hit.concept as usize];
                             problems.push(Problem::error(
                                 path,
                                 line,
@@ -195,16 +197,17 @@ impl Lexicon {
                             continue;
                         }
                         Some(_) => continue,
-                        None => {
-                            first_seen.insert(tokens.clone(), (name.clone(), line));
-                        }
+                        None => {}
                     }
                     if let [single] = tokens.as_slice() {
-                        let (pt, en) = stems(single);
+                        // A word listed for one language is stemmed in that language only.
                         let owners = match lang {
-                            Some(Lang::Pt) => vec![(&mut stem_owner_pt, pt)],
-                            Some(Lang::En) => vec![(&mut stem_owner_en, en)],
-                            None => vec![(&mut stem_owner_pt, pt), (&mut stem_owner_en, en)],
+                            Some(Lang::Pt) => vec![(&mut stem_owner_pt, stem(Lang::Pt, single))],
+                            Some(Lang::En) => vec![(&mut stem_owner_en, stem(Lang::En, single))],
+                            None => {
+                                let (pt, en) = stems(single);
+                                vec![(&mut stem_owner_pt, pt), (&mut stem_owner_en, en)]
+                            }
                         };
                         for (owner_map, stem) in owners {
                             owner_map
@@ -221,9 +224,15 @@ impl Lexicon {
                     if tokens.len() > 1 {
                         lexicon.phrase_starts.insert(tokens[0].clone());
                     }
-                    lexicon
-                        .phrases
-                        .insert(tokens, ConceptHit { concept: id, lang });
+                    let hit = ConceptHit { concept: id, lang };
+                    match tokens.as_slice() {
+                        [single] => {
+                            lexicon.singles.insert(single.clone(), hit);
+                        }
+                        _ => {
+                            lexicon.phrases.insert(tokens, hit);
+                        }
+                    }
                 }
             }
         }
@@ -361,7 +370,15 @@ impl Lexicon {
 
     /// An exact phrase (one or more folded tokens).
     pub fn phrase(&self, tokens: &[String]) -> Option<ConceptHit> {
-        self.phrases.get(tokens).copied()
+        match tokens {
+            [single] => self.single(single),
+            _ => self.phrases.get(tokens).copied(),
+        }
+    }
+
+    /// A single folded word.
+    pub fn single(&self, word: &str) -> Option<ConceptHit> {
+        self.singles.get(word).copied()
     }
 
     /// A single word, by its surface form first, then by its stem in either language.
@@ -372,7 +389,7 @@ impl Lexicon {
 
     /// [`Lexicon::word`] for a caller that already has the word's stems.
     pub fn word_with_stems(&self, word: &str, pt_stem: &str, en_stem: &str) -> Option<ConceptId> {
-        if let Some(hit) = self.phrases.get(std::slice::from_ref(&word.to_string())) {
+        if let Some(hit) = self.single(word) {
             return Some(hit.concept);
         }
         self.by_stem_pt
@@ -383,10 +400,7 @@ impl Lexicon {
 
     /// Every single-word surface form, for typo correction.
     pub fn words(&self) -> impl Iterator<Item = &str> {
-        self.phrases
-            .keys()
-            .filter(|k| k.len() == 1)
-            .map(|k| k[0].as_str())
+        self.singles.keys().map(String::as_str)
     }
 }
 

@@ -38,28 +38,23 @@ pub struct Responses {
 impl Responses {
     /// Loads and validates `dir`. On any error, returns every problem found (warnings included).
     pub fn load(dir: &Path) -> Result<Responses, Problems> {
-        let mut problems = Vec::new();
-        let article = load_article(dir, &mut problems);
+        // The lexicon (its Snowball stems above all) takes about as long as the article and the
+        // cards together and needs neither: it is parsed on a second thread meanwhile.
         let lexicon_path = dir.join("lexicon.toml");
-        let lexicon = match fs::read_to_string(&lexicon_path) {
-            Ok(source) => match Lexicon::parse(&lexicon_path, &source) {
-                Ok(lexicon) => lexicon,
-                Err(found) => {
-                    problems.extend(found);
-                    Lexicon::default()
-                }
-            },
-            Err(err) => {
-                problems.push(Problem::error(
-                    &lexicon_path,
-                    1,
-                    format!("cannot read: {err}"),
-                ));
-                Lexicon::default()
-            }
-        };
-        // A broken article does not hide the cards' own problems.
-        let cards = load_cards(dir, article.as_ref(), &mut problems);
+        let (mut problems, lexicon, card_problems, cards, article) = std::thread::scope(|scope| {
+            let lexicon = scope.spawn(|| load_lexicon(&lexicon_path));
+            let mut problems = Vec::new();
+            let article = load_article(dir, &mut problems);
+            // A broken article does not hide the cards' own problems.
+            let mut card_problems = Vec::new();
+            let cards = load_cards(dir, article.as_ref(), &mut card_problems);
+            let (lexicon, lexicon_problems) = lexicon
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            problems.extend(lexicon_problems);
+            (problems, lexicon, card_problems, cards, article)
+        });
+        problems.extend(card_problems);
         let Some(article) = article else {
             return Err(Problems(problems));
         };
@@ -86,6 +81,20 @@ impl Responses {
         self.cards
             .iter()
             .find(|card| card.names().any(|n| n == name))
+    }
+}
+
+/// The lexicon, or an empty one and what is wrong with the file.
+fn load_lexicon(path: &Path) -> (Lexicon, Vec<Problem>) {
+    match fs::read_to_string(path) {
+        Ok(source) => match Lexicon::parse(path, &source) {
+            Ok(lexicon) => (lexicon, Vec::new()),
+            Err(found) => (Lexicon::default(), found),
+        },
+        Err(err) => (
+            Lexicon::default(),
+            vec![Problem::error(path, 1, format!("cannot read: {err}"))],
+        ),
     }
 }
 

@@ -125,6 +125,11 @@ pub fn tokenize(text: &str) -> Vec<Token> {
 /// Snowball stems of a folded word in both languages, so a question need not be
 /// language-detected before it is matched.
 pub fn stems(word: &str) -> (String, String) {
+    (stem(Lang::Pt, word), stem(Lang::En, word))
+}
+
+/// The Snowball stem of a folded word in one language.
+pub fn stem(lang: Lang, word: &str) -> String {
     static STEMMERS: OnceLock<(Stemmer, Stemmer)> = OnceLock::new();
     let (pt, en) = STEMMERS.get_or_init(|| {
         (
@@ -132,7 +137,10 @@ pub fn stems(word: &str) -> (String, String) {
             Stemmer::create(Algorithm::English),
         )
     });
-    (pt.stem(word).into_owned(), en.stem(word).into_owned())
+    match lang {
+        Lang::Pt => pt.stem(word).into_owned(),
+        Lang::En => en.stem(word).into_owned(),
+    }
 }
 
 /// Function words dropped before matching. Question words (quando, quanto, porque, why, when...)

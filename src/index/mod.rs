@@ -1174,7 +1174,7 @@ impl Index {
             let candidate: String = swapped.into_iter().collect();
             let known = is_stopword(&candidate)
                 || lexicon
-                    .phrase(std::slice::from_ref(&candidate))
+                    .single(&candidate)
                     .is_some_and(|hit| lexicon.is_question_word(hit.concept));
             (candidate != word && known).then_some(candidate)
         })
@@ -1186,11 +1186,7 @@ impl Index {
         let (mut pt, mut en) = (0, 0);
         for token in tokenize(question) {
             let lang = stopword_lang(&token.text)
-                .or_else(|| {
-                    lexicon
-                        .phrase(std::slice::from_ref(&token.text))
-                        .and_then(|h| h.lang)
-                })
+                .or_else(|| lexicon.single(&token.text).and_then(|h| h.lang))
                 .or_else(|| self.word_lang.get(&token.text).copied());
             match lang {
                 Some(Lang::Pt) => pt += 1,
@@ -1290,9 +1286,7 @@ fn analyze_with(lexicon: &Lexicon, text: &str, vocabulary: &mut dyn Vocabulary) 
         }
         let token = &tokens[i];
         i += 1;
-        let listed = lexicon
-            .phrase(std::slice::from_ref(&token.text))
-            .map(|hit| hit.concept);
+        let listed = lexicon.single(&token.text).map(|hit| hit.concept);
         if token.kind == TokenKind::Exact {
             let (keys, role) = match listed {
                 Some(concept) => (vocabulary.concept(concept), concept_role(lexicon, concept)),

@@ -850,6 +850,18 @@ impl Index {
                 *slot = (fit, paraphrase.lang);
             }
         }
+        // What the question asks for is the same for every card.
+        // "How much does X cost" asks for money, as "how many dollars" does.
+        let asks_amount = query
+            .iter()
+            .any(|t| t.role == Role::QuestionWord && self.asks_kind(t, AnswerKind::Amount));
+        let names = |rule: Rule| {
+            query
+                .iter()
+                .any(|t| t.factor >= 1.0 && self.names_rule(t, rule))
+        };
+        let asks_price = names(Rule::Price) || (asks_amount && names(Rule::Cost));
+        let asks_money = query.iter().any(|t| self.names_rule(t, Rule::Money));
         let mut ranked: Vec<Ranked> = self
             .cards
             .iter()
@@ -876,16 +888,6 @@ impl Index {
                 } else {
                     0.0
                 };
-                // "How much does X cost" asks for money, as "how many dollars" does.
-                let asks_amount = query
-                    .iter()
-                    .any(|t| t.role == Role::QuestionWord && self.asks_kind(t, AnswerKind::Amount));
-                let names = |rule: Rule| {
-                    query
-                        .iter()
-                        .any(|t| t.factor >= 1.0 && self.names_rule(t, rule))
-                };
-                let asks_price = names(Rule::Price) || (asks_amount && names(Rule::Cost));
                 if asks_price && !card.states_money {
                     score *= self.tuning.answer_type_factor;
                 }
@@ -909,11 +911,10 @@ impl Index {
                         // a card that is about the date wins over one that mentions it.
                         score *= self.tuning.unasked_kind_factor;
                     }
-                    // "How many dollars" is not answered by a percentage.
-                    let asks_money = self.names_rule(term, Rule::Money);
-                    if asks_money && !card.states_money {
-                        score *= self.tuning.answer_type_factor;
-                    }
+                }
+                // "How many dollars" is not answered by a percentage.
+                if asks_money && !card.states_money {
+                    score *= self.tuning.answer_type_factor;
                 }
                 Ranked {
                     card: i,
@@ -1138,8 +1139,8 @@ impl Index {
                 continue;
             };
             for (candidate, candidate_counts) in bucket {
-                // One edit changes the letter histogram by at most 2: a cheap bound before OSA.
-                if histogram_distance(&counts, candidate_counts) > 2 * max_edits {
+                // Cheap bounds before OSA.
+                if more_than_edits_apart(&counts, candidate_counts, max_edits) {
                     continue;
                 }
                 // Short words keep their first letter: a typo rarely starts a word.
@@ -1325,11 +1326,18 @@ fn analyze_with(lexicon: &Lexicon, text: &str, vocabulary: &mut dyn Vocabulary) 
     terms
 }
 
-type LetterCounts = [u8; 27];
+/// A word's letters, for cheap bounds on its edit distance to another word: one edit changes the
+/// counts of at most two letters, by one each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct LetterCounts {
+    /// One bit per letter present (a-z, and everything else in bit 26).
+    present: u32,
+    counts: [u8; 27],
+}
 
-/// Letters a-z, and everything else in one bin.
 fn letter_counts(word: &str) -> LetterCounts {
     let mut counts = [0u8; 27];
+    let mut present = 0u32;
     for c in word.chars() {
         let bin = if c.is_ascii_lowercase() {
             (c as u8 - b'a') as usize
@@ -1337,12 +1345,24 @@ fn letter_counts(word: &str) -> LetterCounts {
             26
         };
         counts[bin] = counts[bin].saturating_add(1);
+        present |= 1 << bin;
     }
-    counts
+    LetterCounts { present, counts }
 }
 
-fn histogram_distance(a: &LetterCounts, b: &LetterCounts) -> usize {
-    a.iter().zip(b).map(|(x, y)| x.abs_diff(*y) as usize).sum()
+/// Whether two words are certainly more than `edits` edits apart.
+fn more_than_edits_apart(a: &LetterCounts, b: &LetterCounts, edits: usize) -> bool {
+    // Letters present in only one word: a one-instruction test that rejects most candidates.
+    if (a.present ^ b.present).count_ones() as usize > 2 * edits {
+        return true;
+    }
+    let histogram: usize = a
+        .counts
+        .iter()
+        .zip(&b.counts)
+        .map(|(x, y)| x.abs_diff(*y) as usize)
+        .sum();
+    histogram > 2 * edits
 }
 
 fn concept_role(lexicon: &Lexicon, concept: crate::lexicon::ConceptId) -> Role {

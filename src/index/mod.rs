@@ -213,6 +213,12 @@ struct SentenceProfile {
     keys: KeySet,
 }
 
+/// How much of a question each paraphrase holds, and which paraphrases hold any of it.
+struct Coverage {
+    covered_by: Vec<f32>,
+    touched: Vec<u32>,
+}
+
 /// A card's standing for one question.
 #[derive(Debug, Clone, Copy)]
 struct Ranked {
@@ -571,7 +577,7 @@ impl Index {
             .collect();
         let weights = self.query_weights(&query);
         let query_weight: f32 = weights.iter().zip(&query).map(|(w, t)| w * t.factor).sum();
-        let covered_by = self.paraphrase_coverage(&query, &weights);
+        let covered_by = self.paraphrase_coverage(&query, &weights).covered_by;
         let typed_folded = fold(question_prefix(typed).trim());
         // Scored by position first; only the choices returned are copied out.
         let mut scored: Vec<(usize, f32)> = Vec::new();
@@ -836,8 +842,11 @@ impl Index {
             return Vec::new();
         }
         let mut best_fit = vec![(0.0f32, None); self.cards.len()];
-        let covered_by = self.paraphrase_coverage(query, &weights);
-        for (paraphrase, &covered) in self.paraphrases.iter().zip(&covered_by) {
+        let coverage = self.paraphrase_coverage(query, &weights);
+        // Only the paraphrases sharing a key with the question can fit it.
+        for &id in &coverage.touched {
+            let paraphrase = &self.paraphrases[id as usize];
+            let covered = coverage.covered_by[id as usize];
             if covered <= 0.0 {
                 continue;
             }
@@ -930,9 +939,10 @@ impl Index {
 
     /// For each paraphrase, the weight of the question's terms it holds (through the postings:
     /// only paraphrases sharing a key with the question are touched).
-    fn paraphrase_coverage(&self, query: &[Term], weights: &[f32]) -> Vec<f32> {
+    fn paraphrase_coverage(&self, query: &[Term], weights: &[f32]) -> Coverage {
         let mut covered_by = vec![0.0f32; self.paraphrases.len()];
         let mut last_term = vec![usize::MAX; self.paraphrases.len()];
+        let mut touched = Vec::new();
         for (term_index, (term, weight)) in query.iter().zip(weights).enumerate() {
             for key in term.keys.as_slice() {
                 let postings = self
@@ -940,15 +950,23 @@ impl Index {
                     .get(key.index())
                     .map_or(&[][..], Vec::as_slice);
                 for &id in postings {
-                    let id = id as usize;
-                    if last_term[id] != term_index {
-                        last_term[id] = term_index;
-                        covered_by[id] += weight * term.factor;
+                    let slot = id as usize;
+                    if last_term[slot] == usize::MAX {
+                        touched.push(id);
+                    }
+                    if last_term[slot] != term_index {
+                        last_term[slot] = term_index;
+                        covered_by[slot] += weight * term.factor;
                     }
                 }
             }
         }
-        covered_by
+        // In id order, as a scan would meet them: ties go to the card's first paraphrase.
+        touched.sort_unstable();
+        Coverage {
+            covered_by,
+            touched,
+        }
     }
 
     /// Whether a card can give the kind of answer a question word asks for: a number for "how

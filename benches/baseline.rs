@@ -77,7 +77,7 @@ fn manifest_dir() -> &'static Path {
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::{question_set, Labelled};
+use citebot_testkit::sets::{question_set, Labelled};
 
 fn accepts(item: &Labelled, command: &str) -> bool {
     item.expected.iter().any(|e| e == command)

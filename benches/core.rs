@@ -13,13 +13,7 @@ fn responses() -> Responses {
 }
 
 fn dev_questions() -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/devset.tsv");
-    std::fs::read_to_string(path)
-        .expect("dev set")
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.rsplit_once('\t').map(|(_, q)| q.to_string()))
-        .collect()
+    citebot_testkit::sets::questions("devset.tsv")
 }
 
 fn bench_build(c: &mut Criterion) {

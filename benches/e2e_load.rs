@@ -28,13 +28,15 @@ use discord_sim as sim;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use sim::{Route, SimConfig, SimError, Simulator};
+
+use citebot_testkit::bot::Bot;
 
 const WAIT: Duration = Duration::from_secs(10);
 /// Discord's deadline for the first response to an interaction.
@@ -50,13 +52,6 @@ fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `CITEBOT_LOAD_DB`, or a fresh log in `dir`.
-fn question_log(dir: &Path) -> std::ffi::OsString {
-    std::env::var_os("CITEBOT_LOAD_DB")
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| dir.join("citebot.db").into_os_string())
-}
-
 /// `<repo>/responses`, or `CITEBOT_LOAD_RESPONSES` (to measure a fixed copy while `responses/`
 /// is being edited).
 fn responses_dir() -> PathBuf {
@@ -69,64 +64,26 @@ fn responses_dir() -> PathBuf {
 // The bot process
 // ---------------------------------------------------------------------------------------------
 
-/// `citebot run` pointed at the simulator, started like `tests/discord_e2e.rs` does; killed on
-/// drop.
-struct Bot {
-    child: Child,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
+/// The real `citebot run` binary against the simulator, logging warnings only, with the question
+/// log `CITEBOT_LOAD_DB` (or a fresh `citebot.db` in the bot's own folder).
+fn start_bot(sim: &Simulator) -> Bot {
+    let question_log = std::env::var("CITEBOT_LOAD_DB")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "citebot.db".to_string());
+    Bot::start(
+        &sim.api_base(),
+        sim.token(),
+        &responses_dir(),
+        &[("RUST_LOG", "warn"), ("CITEBOT_DB", &question_log)],
+    )
 }
 
-impl Bot {
-    fn start(sim: &Simulator) -> Bot {
-        let dir = tempfile::tempdir().expect("create a temporary directory for the bot");
-        let log = dir.path().join("bot.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_citebot"))
-            .arg("run")
-            .current_dir(dir.path()) // no stray .env from the checkout
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("DISCORD_TOKEN", sim.token())
-            .env("DISCORD_API_BASE", sim.api_base())
-            .env("CITEBOT_RESPONSES", responses_dir())
-            .env("NO_PROXY", "127.0.0.1,localhost")
-            .env("RUST_LOG", "warn")
-            .env("CITEBOT_DB", question_log(dir.path()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(
-                std::fs::File::create(&log).expect("create the bot's log file"),
-            ))
-            .spawn()
-            .expect("spawn citebot run");
-        Bot {
-            child,
-            log,
-            _dir: dir,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn log_tail(&self, lines: usize) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let all: Vec<&str> = log.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
-    }
-
-    fn log_lines(&self) -> usize {
-        std::fs::read_to_string(&self.log)
-            .map(|l| l.lines().count())
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The last `lines` lines the bot wrote.
+fn log_tail(bot: &Bot, lines: usize) -> String {
+    let log = bot.output();
+    let all: Vec<&str> = log.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -730,9 +687,9 @@ fn main() {
             ..SimConfig::default()
         })
         .await;
-        let bot = Bot::start(&sim);
+        let bot = start_bot(&sim);
         if let Err(err) = sim.wait_ready(WAIT).await {
-            panic!("the bot did not connect: {err}\n{}", bot.log_tail(30));
+            panic!("the bot did not connect: {err}\n{}", log_tail(&bot, 30));
         }
         sim.wait_bulk_overwrite(WAIT)
             .await
@@ -766,7 +723,7 @@ fn main() {
                 "warm-up: only {}/{} interactions answered exactly once\n{}",
                 warm.exactly_once,
                 warm.samples.len(),
-                bot.log_tail(30)
+                log_tail(&bot, 30)
             );
         }
 
@@ -797,11 +754,11 @@ fn main() {
         }
         let answered: usize = levels.iter().map(|l| l.exactly_once).sum();
         let total: usize = levels.iter().map(|l| l.samples.len()).sum();
-        let warnings = bot.log_lines();
+        let warnings = bot.output().lines().count();
         if warnings > 0 {
             println!(
                 "bot log: {warnings} line(s) at RUST_LOG=warn; last ones:\n{}",
-                bot.log_tail(5)
+                log_tail(&bot, 5)
             );
         }
         drop(bot);

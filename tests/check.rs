@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::bot::copy_dir;
+use citebot_testkit::bot::copy_dir;
 use common::{responses_dir, shipped_index};
 
 fn citebot(args: &[&str]) -> std::process::Output {

@@ -8,7 +8,7 @@ use discord_sim as sim;
 
 use std::time::{Duration, Instant};
 
-use common::bot::Bot;
+use citebot_testkit::bot::Bot;
 use common::reply::{callback, custom_ids, is_ephemeral, title, WAIT};
 use serde_json::{json, Value};
 use sim::{Channel, ChannelKind, SimConfig, Simulator};

@@ -6,7 +6,7 @@ use discord_sim as sim;
 
 use std::time::Duration;
 
-use common::bot::Bot;
+use citebot_testkit::bot::Bot;
 
 use serde_json::{json, Value};
 use sim::{Channel, ChannelKind, SimConfig, Simulator};

@@ -8,7 +8,7 @@ use discord_sim as sim;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::bot::{copy_dir, Bot};
+use citebot_testkit::bot::{copy_dir, Bot};
 use common::reply::{ask, callback, custom_ids, is_ephemeral, WAIT};
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
@@ -565,9 +565,9 @@ async fn a_simulated_day_is_logged_exactly_as_the_people_saw_it() {
     let run = running(&extra).await;
     let db = keep.unwrap_or_else(|| run.db.clone());
     let index = common::shipped_index();
-    let questions: Vec<common::Labelled> = ["devset3.tsv", "devset4.tsv"]
+    let questions: Vec<citebot_testkit::sets::Labelled> = ["devset3.tsv", "devset4.tsv"]
         .into_iter()
-        .flat_map(common::question_set)
+        .flat_map(citebot_testkit::sets::question_set)
         .collect();
     let (mut answered, mut suggested, mut refused, mut up, mut down) = (0, 0, 0, 0, 0);
     for (n, labelled) in questions.iter().enumerate() {

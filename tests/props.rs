@@ -78,13 +78,7 @@ fn index() -> &'static Index {
 fn dev_questions() -> &'static [String] {
     static QUESTIONS: OnceLock<Vec<String>> = OnceLock::new();
     QUESTIONS.get_or_init(|| {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/devset.tsv");
-        let text = std::fs::read_to_string(&path).expect("tests/data/devset.tsv");
-        let questions: Vec<String> = text
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-            .filter_map(|l| l.rsplit_once('\t').map(|(_, q)| q.to_string()))
-            .collect();
+        let questions = citebot_testkit::sets::questions("devset.tsv");
         assert!(questions.len() > 100, "the dev set is too small");
         questions
     })

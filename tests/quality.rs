@@ -4,7 +4,8 @@
 mod common;
 
 use citebot::text::{collapse_whitespace, fold};
-use common::{evaluate, question_set, shipped_index};
+use citebot_testkit::sets::question_set;
+use common::{evaluate, shipped_index};
 
 const MIN_IN_SCOPE_ACCURACY: f64 = 0.95;
 const MIN_REFUSAL_RATE: f64 = 0.90;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use sim::{Fault, SimConfig, Simulator};
 
-use common::bot::{copy_dir, Bot};
+use citebot_testkit::bot::{copy_dir, Bot};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// serenity waits ~5 s before identifying again after a non-resumable session.
@@ -498,7 +498,7 @@ async fn soak() {
         &[("CITEBOT_COOLDOWN", "off"), ("RUST_LOG", "warn")],
     )
     .await;
-    let questions: Vec<String> = common::question_set("devset.tsv")
+    let questions: Vec<String> = citebot_testkit::sets::question_set("devset.tsv")
         .into_iter()
         .map(|q| q.question)
         .collect();

@@ -7,7 +7,7 @@ use discord_sim as sim;
 
 use std::time::Duration;
 
-use common::bot::Bot;
+use citebot_testkit::bot::Bot;
 use sim::{guild_on_shard, SimConfig, Simulator};
 
 const WAIT: Duration = Duration::from_secs(15);

@@ -1,12 +1,12 @@
 //! Helpers shared by the integration tests: the shipped responses and the question sets.
 #![allow(dead_code)]
 
-pub mod bot;
 pub mod reply;
 
 use std::path::{Path, PathBuf};
 
 use citebot::{Index, Responses};
+use citebot_testkit::sets::Labelled;
 
 pub fn responses_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("responses")
@@ -15,73 +15,6 @@ pub fn responses_dir() -> PathBuf {
 pub fn shipped_index() -> Index {
     let responses = Responses::load(&responses_dir()).expect("the shipped responses/ are valid");
     Index::build(responses)
-}
-
-/// One labelled message: the commands that are right for it, or none when it must be refused.
-#[derive(Debug, Clone)]
-pub struct Labelled {
-    pub line: usize,
-    pub question: String,
-    /// Commands that answer the (first answerable part of the) message; empty: refuse.
-    pub expected: Vec<String>,
-    /// Commands that answer its other parts, when it asks several things.
-    pub also: Vec<Vec<String>>,
-    /// Small talk: no card, a friendly line.
-    pub chat: bool,
-    /// The article words whose quote should lead the answer.
-    pub lead: Option<String>,
-}
-
-impl Labelled {
-    pub fn is_refusal(&self) -> bool {
-        self.expected.is_empty()
-    }
-}
-
-/// Reads `expected<TAB>question` or `expected<TAB>lead<TAB>question` lines. `expected` is a
-/// command, `a|b` (either), `refuse` (the article does not answer), `chat` (small talk), or
-/// `part;part` for a message asking two things; `lead` is `-` or the article's words that
-/// answer, parts separated by ` ;; `.
-pub fn question_set(name: &str) -> Vec<Labelled> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|(i, l)| {
-            let fields: Vec<&str> = l.split('\t').collect();
-            let (expected, lead, question) = match fields.as_slice() {
-                [expected, question] => (*expected, "-", *question),
-                [expected, lead, question] => (*expected, *lead, *question),
-                _ => panic!(
-                    "{}:{}: expected<TAB>[lead<TAB>]question",
-                    path.display(),
-                    i + 1
-                ),
-            };
-            let mut parts: Vec<Vec<String>> = expected
-                .split(';')
-                .filter(|p| !matches!(*p, "refuse" | "chat"))
-                .map(|p| p.split('|').map(str::to_string).collect())
-                .collect();
-            let first = if parts.is_empty() {
-                Vec::new()
-            } else {
-                parts.remove(0)
-            };
-            let lead = lead.split(" ;; ").next().unwrap_or("-").trim();
-            Labelled {
-                line: i + 1,
-                question: question.to_string(),
-                expected: first,
-                also: parts,
-                chat: expected == "chat",
-                lead: (lead != "-" && !lead.is_empty()).then(|| lead.to_string()),
-            }
-        })
-        .collect()
 }
 
 /// Figures of one question set.

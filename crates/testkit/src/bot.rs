@@ -18,7 +18,7 @@ impl Bot {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = dir.path().join("bot.log");
         let out = dir.path().join("bot.out");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_citebot"));
+        let mut command = Command::new(citebot_binary());
         command
             .arg("run")
             .current_dir(dir.path()) // no stray .env from the checkout
@@ -98,6 +98,23 @@ impl Drop for Bot {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The `citebot` binary cargo built beside the running test or bench: they run from
+/// `target/<profile>/deps/`, and the package's binaries are built first, in `target/<profile>/`.
+pub fn citebot_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("tests run from target/<profile>/deps");
+    let binary = profile_dir.join(format!("citebot{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.is_file(),
+        "{} is missing: run the tests with cargo",
+        binary.display()
+    );
+    binary
 }
 
 /// A scratch copy of a folder (for tests that edit `responses/` under a running bot).

@@ -547,6 +547,21 @@ pub fn is_stopword(word: &str) -> bool {
     .contains(word)
 }
 
+/// True when the folded word is a common word of English or Portuguese: the stopwords-iso lists
+/// (the `stop-words` crate), which hold everyday words such as "yesterday", "side", "novo" and
+/// "primeiro" besides function words.
+pub fn is_common_word(word: &str) -> bool {
+    static SET: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
+    SET.get_or_init(|| {
+        stop_words::get(stop_words::LANGUAGE::English)
+            .iter()
+            .chain(stop_words::get(stop_words::LANGUAGE::Portuguese))
+            .map(|w| fold(w))
+            .collect()
+    })
+    .contains(word)
+}
+
 /// Collapses every run of whitespace to one space; used to compare quotes with the article.
 pub fn collapse_whitespace(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")

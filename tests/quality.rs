@@ -11,8 +11,13 @@ const MIN_IN_SCOPE_ACCURACY: f64 = 0.95;
 const MIN_REFUSAL_RATE: f64 = 0.90;
 
 /// The sets the constants are tuned on; the held-out sets are only measured.
-const DEV_SETS: [&str; 3] = ["devset.tsv", "devset2.tsv", "devset3.tsv"];
-// devset4.tsv is measured and used for the lexicon, not (yet) in the grid.
+const DEV_SETS: [&str; 5] = [
+    "devset.tsv",
+    "devset2.tsv",
+    "devset3.tsv",
+    "devset4.tsv",
+    "devset5.tsv",
+];
 
 fn report(name: &str, figures: &common::Figures) {
     println!(
@@ -214,11 +219,35 @@ fn chat_style_held_out_set_is_measured() {
 
 /// Written blind on 2026-11-30 (the author read only the article): 170 messages in chat styles,
 /// 66 of them out of scope. Untouched it scored 69/104 = 0.663 in scope, 57/66 = 0.864 refused,
-/// 18 wrong (0.106), leading quote 60/103 = 0.583; it is used for the reader after that.
+/// 18 wrong (0.106), leading quote 60/103 = 0.583; it is used for the reader after that. Its
+/// gates hold today's figures with a message or two of slack.
 #[test]
-fn fifth_dev_set_is_measured() {
+fn fifth_dev_set_meets_its_gate() {
     let figures = measured("dev set 5", "devset5.tsv");
-    assert_no_collapse(&figures, 0.0, 0.0);
+    assert!(
+        figures.in_scope >= 100 && figures.out_of_scope >= 60,
+        "the set is too small"
+    );
+    assert!(
+        figures.accuracy() >= 0.66,
+        "in-scope accuracy {:.3}",
+        figures.accuracy()
+    );
+    assert!(
+        figures.refusal_rate() >= 0.83,
+        "refusal rate {:.3}",
+        figures.refusal_rate()
+    );
+    assert!(
+        figures.wrong_rate() <= 0.13,
+        "wrong answers {:.3}",
+        figures.wrong_rate()
+    );
+    assert!(
+        figures.lead_accuracy() >= 0.56,
+        "leading quote {:.3}",
+        figures.lead_accuracy()
+    );
 }
 
 /// Written blind on 2026-11-30 by another author in four personas (90 messages, 40 out of
@@ -227,7 +256,7 @@ fn fifth_dev_set_is_measured() {
 #[test]
 fn fifth_held_out_set_is_measured() {
     let figures = measured("held-out set 5", "holdout5.tsv");
-    assert_no_collapse(&figures, 0.0, 0.0);
+    assert_no_collapse(&figures, 0.45, 0.80);
 }
 
 #[test]
@@ -237,7 +266,7 @@ fn held_out_set_is_measured() {
     assert_no_collapse(&figures, 0.80, 0.80);
 }
 
-/// Where the scoring constants come from: a grid over the three dev sets (never a held-out
+/// Where the scoring constants come from: a grid over the five dev sets (never a held-out
 /// set), each set weighing the same, maximising the objective the gates read.
 /// Run with `cargo test --release --test quality -- --ignored --nocapture tune`.
 #[test]
@@ -252,13 +281,13 @@ fn tune_on_the_dev_sets() {
         for context_factor in [0.3, 0.5, 0.7] {
             for unknown_decay in [0.5, 0.7, 1.0] {
                 for unknown_weight in [3.0, 4.0] {
-                    for card_weight in [0.3, 0.5] {
+                    for common_word_weight in [1.0, 2.0, 4.0] {
                         let tuning = Tuning {
                             answer_threshold,
                             context_factor,
                             unknown_decay,
                             unknown_weight,
-                            card_weight,
+                            common_word_weight,
                             ..Tuning::default()
                         };
                         let index = Index::with_tuning(responses.clone(), tuning);

@@ -30,7 +30,7 @@ use crate::facts::FactCard;
 use crate::lexicon::{ConceptId, Lexicon, Rule};
 use crate::reader;
 use crate::responses::Responses;
-use crate::text::{fold, is_stopword, stems, stopword_lang, tokenize, TokenKind};
+use crate::text::{fold, is_common_word, is_stopword, stems, stopword_lang, tokenize, TokenKind};
 
 mod builder;
 mod keys;
@@ -76,6 +76,10 @@ pub struct Tuning {
     /// Weight of a word no card and no sentence knows: what the question is really about
     /// ("parameters", "CEO") is usually the word the article lacks.
     pub unknown_weight: f32,
+    /// Weight of a word no card or sentence holds that is a common word of either language
+    /// ("yesterday", "novo", "side") and not in the lexicon: chatter around the question, not
+    /// what it asks about.
+    pub common_word_weight: f32,
     /// Each further unknown word of a question weighs this much of the one before: the first
     /// unknown word is likely what the question is about; the fifth, in a long question, filler.
     pub unknown_decay: f32,
@@ -110,6 +114,7 @@ impl Default for Tuning {
             question_word_weight: 1.5,
             exact_weight: 2.0,
             unknown_weight: 4.0,
+            common_word_weight: 2.0,
             unknown_decay: 1.0,
             suggest_threshold: 0.35,
             context_factor: 0.7,
@@ -133,6 +138,8 @@ struct Term {
     surface: String,
     kind: TokenKind,
     role: Role,
+    /// Whether the lexicon lists it (a concept), rather than the index knowing it by its stem.
+    listed: bool,
 }
 
 impl Term {
@@ -1059,6 +1066,13 @@ impl Index {
 
     fn term_weight(&self, term: &Term) -> f32 {
         let rarity = self.key_weight(&term.keys);
+        if term.role == Role::Content
+            && !term.listed
+            && !self.is_known(term)
+            && is_common_word(&term.surface)
+        {
+            return self.tuning.common_word_weight;
+        }
         match term.role {
             Role::Content => rarity,
             Role::Exact => rarity.max(self.tuning.exact_weight),
@@ -1299,6 +1313,7 @@ fn analyze_with(lexicon: &Lexicon, text: &str, vocabulary: &mut dyn Vocabulary) 
                 surface: words[i..i + n].join(" "),
                 kind: TokenKind::Word,
                 role: concept_role(lexicon, hit.concept),
+                listed: true,
             });
             i += n;
             continue;
@@ -1317,6 +1332,7 @@ fn analyze_with(lexicon: &Lexicon, text: &str, vocabulary: &mut dyn Vocabulary) 
                 surface: token.text.clone(),
                 kind: TokenKind::Exact,
                 role,
+                listed: listed.is_some(),
             });
             continue;
         }
@@ -1327,11 +1343,13 @@ fn analyze_with(lexicon: &Lexicon, text: &str, vocabulary: &mut dyn Vocabulary) 
             None if is_stopword(&token.text) || token.text.chars().count() < 2 => continue,
             None => vocabulary.word(&token.text),
         };
-        let (keys, role) = match meaning {
-            WordMeaning::Concept(concept) => {
-                (vocabulary.concept(concept), concept_role(lexicon, concept))
-            }
-            WordMeaning::Stems(keys) => (keys, Role::Content),
+        let (keys, role, listed) = match meaning {
+            WordMeaning::Concept(concept) => (
+                vocabulary.concept(concept),
+                concept_role(lexicon, concept),
+                true,
+            ),
+            WordMeaning::Stems(keys) => (keys, Role::Content, false),
         };
         terms.push(Term {
             keys,
@@ -1339,6 +1357,7 @@ fn analyze_with(lexicon: &Lexicon, text: &str, vocabulary: &mut dyn Vocabulary) 
             surface: token.text.clone(),
             kind: TokenKind::Word,
             role,
+            listed,
         });
     }
     terms
@@ -1733,6 +1752,39 @@ mod tests {
                 .fact(),
             Some("r1-training")
         );
+    }
+
+    #[test]
+    fn a_common_word_the_article_lacks_is_chatter_not_what_is_asked() {
+        let index = shipped();
+        let weight_of = |question: &str, surface: &str| -> f32 {
+            let terms = index.query_terms(question);
+            let weights = index.query_weights(&terms);
+            terms
+                .iter()
+                .zip(weights)
+                .find(|(t, _)| t.surface == surface)
+                .map(|(_, w)| w)
+                .unwrap_or_else(|| panic!("no term {surface:?} in {terms:?}"))
+        };
+        // "ontem" (yesterday) is on the stopwords-iso list; "parametros" and the listed "ano"
+        // (the article never gives a year) are what a question is about.
+        let tuning = Tuning::default();
+        assert_eq!(
+            weight_of("pq o r2 atrasou ontem", "ontem"),
+            tuning.common_word_weight
+        );
+        assert_eq!(
+            weight_of("quantos parametros tem o r2", "parametros"),
+            tuning.unknown_weight
+        );
+        assert_eq!(
+            weight_of("o r1 saiu em que ano", "ano"),
+            tuning.unknown_weight
+        );
+        // Scored as an unknown word, "ontem" sank this below the answer threshold (0.51).
+        let answer = index.ask("quem mandou engenheiros pra deepseek ontem", None);
+        assert_eq!(answer.facts().collect::<Vec<_>>(), ["huawei-engineers"]);
     }
 
     #[test]

@@ -52,6 +52,22 @@ fn measured(name: &str, file: &str) -> common::Figures {
     figures
 }
 
+/// A tuned-on set's gate: in-scope accuracy, refusal rate and leading-quote accuracy at least,
+/// wrong answers (share of the set) at most.
+fn assert_gate(figures: &common::Figures, accuracy: f64, refusal: f64, wrong: f64, lead: f64) {
+    assert_no_collapse(figures, accuracy, refusal);
+    assert!(
+        figures.wrong_rate() <= wrong,
+        "wrong answers {:.3} > {wrong}",
+        figures.wrong_rate()
+    );
+    assert!(
+        figures.lead_accuracy() >= lead,
+        "leading quote {:.3} < {lead}",
+        figures.lead_accuracy()
+    );
+}
+
 /// A floor that only catches a collapse, for sets that are measured rather than gated.
 fn assert_no_collapse(figures: &common::Figures, accuracy: f64, refusal: f64) {
     assert!(
@@ -172,26 +188,7 @@ fn chat_style_dev_set_meets_its_gate() {
         figures.in_scope >= 90 && figures.out_of_scope >= 60,
         "the set is too small"
     );
-    assert!(
-        figures.accuracy() >= 0.66,
-        "in-scope accuracy {:.3}",
-        figures.accuracy()
-    );
-    assert!(
-        figures.refusal_rate() >= 0.88,
-        "refusal rate {:.3}",
-        figures.refusal_rate()
-    );
-    assert!(
-        figures.wrong_rate() <= 0.08,
-        "wrong answers {:.3}",
-        figures.wrong_rate()
-    );
-    assert!(
-        figures.lead_accuracy() >= 0.57,
-        "leading quote {:.3}",
-        figures.lead_accuracy()
-    );
+    assert_gate(&figures, 0.66, 0.88, 0.08, 0.57);
     assert!(
         figures.chat_correct + 1 >= figures.chat,
         "chit-chat {}/{}",
@@ -228,26 +225,7 @@ fn fifth_dev_set_meets_its_gate() {
         figures.in_scope >= 100 && figures.out_of_scope >= 60,
         "the set is too small"
     );
-    assert!(
-        figures.accuracy() >= 0.66,
-        "in-scope accuracy {:.3}",
-        figures.accuracy()
-    );
-    assert!(
-        figures.refusal_rate() >= 0.83,
-        "refusal rate {:.3}",
-        figures.refusal_rate()
-    );
-    assert!(
-        figures.wrong_rate() <= 0.13,
-        "wrong answers {:.3}",
-        figures.wrong_rate()
-    );
-    assert!(
-        figures.lead_accuracy() >= 0.56,
-        "leading quote {:.3}",
-        figures.lead_accuracy()
-    );
+    assert_gate(&figures, 0.66, 0.83, 0.13, 0.56);
 }
 
 /// Written blind on 2026-11-30 by another author in four personas (90 messages, 40 out of

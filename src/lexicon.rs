@@ -135,7 +135,8 @@ pub struct Lexicon {
     /// question; a clause made of them (and little else) is chit-chat, not a question.
     chit_chat_words: Vec<ConceptId>,
     /// Folded token sequences (one or more tokens) to concepts.
-    phrases: HashMap<Vec<String>, ConceptHit>,
+    /// Phrases of two or more words, their folded tokens joined by one space.
+    phrases: HashMap<String, ConceptHit>,
     /// Folded single words to concepts: most lookups are of one word, by `&str`.
     singles: HashMap<String, ConceptHit>,
     longest_phrase: usize,
@@ -230,7 +231,7 @@ impl Lexicon {
                             lexicon.singles.insert(single.clone(), hit);
                         }
                         _ => {
-                            lexicon.phrases.insert(tokens, hit);
+                            lexicon.phrases.insert(tokens.join(" "), hit);
                         }
                     }
                 }
@@ -372,8 +373,13 @@ impl Lexicon {
     pub fn phrase(&self, tokens: &[String]) -> Option<ConceptHit> {
         match tokens {
             [single] => self.single(single),
-            _ => self.phrases.get(tokens).copied(),
+            _ => self.phrase_joined(&tokens.join(" ")),
         }
+    }
+
+    /// A phrase of two or more folded tokens joined by one space ("pushed back").
+    pub fn phrase_joined(&self, joined: &str) -> Option<ConceptHit> {
+        self.phrases.get(joined).copied()
     }
 
     /// A single folded word.

@@ -1294,23 +1294,36 @@ impl Vocabulary for Lookup<'_> {
 /// Shared analysis: phrases and words to concepts, stop words out, other words to stems.
 fn analyze_with(lexicon: &Lexicon, text: &str, vocabulary: &mut dyn Vocabulary) -> Vec<Term> {
     let tokens = tokenize(text);
-    let words: Vec<String> = tokens.iter().map(|t| t.text.clone()).collect();
-    let mut terms = Vec::new();
+    let mut terms = Vec::with_capacity(tokens.len());
+    let mut joined = String::new();
     let mut i = 0;
     while i < tokens.len() {
-        let longest = if lexicon.starts_phrase(&words[i]) {
-            lexicon.longest_phrase().min(tokens.len() - i)
+        // Longest phrase first; only a word that starts one is looked up as a phrase.
+        let phrase = if lexicon.starts_phrase(&tokens[i].text) {
+            let longest = lexicon.longest_phrase().min(tokens.len() - i);
+            (2..=longest).rev().find_map(|n| {
+                joined.clear();
+                for (k, token) in tokens[i..i + n].iter().enumerate() {
+                    if k > 0 {
+                        joined.push(' ');
+                    }
+                    joined.push_str(&token.text);
+                }
+                lexicon.phrase_joined(&joined).map(|hit| (n, hit))
+            })
         } else {
-            1
+            None
         };
-        let phrase = (2..=longest)
-            .rev()
-            .find_map(|n| lexicon.phrase(&words[i..i + n]).map(|hit| (n, hit)));
         if let Some((n, hit)) = phrase {
+            let surface = tokens[i..i + n]
+                .iter()
+                .map(|t| t.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
             terms.push(Term {
                 keys: vocabulary.concept(hit.concept),
                 factor: 1.0,
-                surface: words[i..i + n].join(" "),
+                surface,
                 kind: TokenKind::Word,
                 role: concept_role(lexicon, hit.concept),
                 listed: true,

@@ -52,6 +52,10 @@ pub struct Article {
     pub text: String,
     pub paragraphs: Vec<Paragraph>,
     pub sentences: Vec<Sentence>,
+    /// The text with whitespace runs collapsed, and each of its bytes' offset in `text`: made
+    /// once, for locating every quote.
+    collapsed: String,
+    origin: Vec<usize>,
 }
 
 /// A heading is a one-line block of a few words that does not end as a sentence does.
@@ -65,11 +69,14 @@ impl Article {
             .filter(|p| !p.heading)
             .flat_map(|p| split_sentences(&text, p))
             .collect();
+        let (collapsed, origin) = collapse_with_offsets(&text);
         Article {
             meta,
             text,
             paragraphs,
             sentences,
+            collapsed,
+            origin,
         }
     }
 
@@ -98,7 +105,7 @@ impl Article {
         if wanted.is_empty() {
             return None;
         }
-        let (collapsed, origin) = collapse_with_offsets(&self.text);
+        let (collapsed, origin) = (&self.collapsed, &self.origin);
         let mut from = 0;
         while let Some(found) = collapsed[from..].find(&wanted) {
             let at = from + found;

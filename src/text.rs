@@ -55,9 +55,9 @@ pub struct Token {
 /// "50000"), so both decimal conventions meet; `%` is a token of its own.
 pub fn tokenize(text: &str) -> Vec<Token> {
     let folded = fold(text);
-    let chars: Vec<char> = folded.chars().collect();
-    let mut tokens = Vec::new();
-    let mut current = String::new();
+    let bytes = folded.as_bytes();
+    let mut tokens = Vec::with_capacity(folded.len() / 5);
+    let mut current = String::with_capacity(16);
     let mut has_digit = false;
     let flush = |current: &mut String, has_digit: &mut bool, tokens: &mut Vec<Token>| {
         if !current.is_empty() {
@@ -80,22 +80,25 @@ pub fn tokenize(text: &str) -> Vec<Token> {
                 TokenKind::Word
             };
             tokens.push(Token {
-                text: std::mem::take(current),
+                // A copy of exactly its size; `current` keeps its buffer for the next token.
+                text: current.as_str().to_owned(),
                 kind,
             });
+            current.clear();
         }
         *has_digit = false;
     };
-    for (i, &c) in chars.iter().enumerate() {
+    for (i, c) in folded.char_indices() {
         if c.is_alphanumeric() {
             has_digit |= c.is_numeric();
             current.push(c);
             continue;
         }
+        // '.' and ',' are one byte, and so are the ASCII digits around them.
         let joins_digits = matches!(c, '.' | ',')
             && i > 0
-            && chars[i - 1].is_ascii_digit()
-            && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
+            && bytes[i - 1].is_ascii_digit()
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
         if joins_digits {
             continue;
         }

@@ -243,13 +243,13 @@ fn explain_shows_the_clauses_read_and_the_one_scored() {
         .args([
             "ask",
             "--explain",
-            "ok so I read a thread yesterday. why was r2 delayed?",
+            "ok so I read a thread about nvidia yesterday. why was r2 delayed?",
         ])
         .output()
         .expect("run citebot");
     let explained = String::from_utf8_lossy(&out.stderr);
     assert!(
-        explained.contains("clause 0 Statement \"ok so I read a thread yesterday\""),
+        explained.contains("clause 0 Statement \"ok so I read a thread about nvidia yesterday\""),
         "{explained}"
     );
     assert!(

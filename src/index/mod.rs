@@ -1117,12 +1117,18 @@ impl Index {
                 read.push(term);
                 continue;
             };
-            // A misspelt stop word ("teh") carries no meaning either: it is dropped.
-            if let Some(fixed) = self.analyze(&corrected).into_iter().next() {
-                read.push(Term {
+            match self.analyze(&corrected).into_iter().next() {
+                // A word of five letters or more that an edit turns into filler is more likely a
+                // word the index lacks ("multa", a fine) than misspelt filler ("malta"): it stays.
+                Some(fixed) if fixed.role == Role::Filler && term.surface.chars().count() >= 5 => {
+                    read.push(term)
+                }
+                Some(fixed) => read.push(Term {
                     factor: self.tuning.fuzzy_factor,
                     ..fixed
-                });
+                }),
+                // A misspelt stop word ("teh", "becuase") carries no meaning either: it is dropped.
+                None => {}
             }
         }
         self.negate_success(&mut read);
@@ -1175,8 +1181,8 @@ impl Index {
                 if more_than_edits_apart(&counts, candidate_counts, max_edits) {
                     continue;
                 }
-                // Short words keep their first letter: a typo rarely starts a word.
-                if len <= 5 && candidate.chars().next() != word.chars().next() {
+                // A typo rarely changes how a word starts: "sporting" is not "porting".
+                if candidate.chars().next() != word.chars().next() {
                     continue;
                 }
                 let distance = strsim::osa_distance(word, candidate);
@@ -1780,11 +1786,11 @@ mod tests {
                 .map(|(_, w)| w)
                 .unwrap_or_else(|| panic!("no term {surface:?} in {terms:?}"))
         };
-        // "ontem" (yesterday) is on the stopwords-iso list; "parametros" and the listed "ano"
+        // "primeiro" (first) is on the stopwords-iso list; "parametros" and the listed "ano"
         // (the article never gives a year) are what a question is about.
         let tuning = Tuning::default();
         assert_eq!(
-            weight_of("pq o r2 atrasou ontem", "ontem"),
+            weight_of("pq o r2 atrasou primeiro", "primeiro"),
             tuning.common_word_weight
         );
         assert_eq!(
@@ -1795,9 +1801,33 @@ mod tests {
             weight_of("o r1 saiu em que ano", "ano"),
             tuning.unknown_weight
         );
-        // Scored as an unknown word, "ontem" sank this below the answer threshold (0.51).
-        let answer = index.ask("quem mandou engenheiros pra deepseek ontem", None);
+        // Scored as an unknown word, "primeiro" sinks this below the answer threshold.
+        let answer = index.ask("quem mandou engenheiros pra deepseek primeiro", None);
         assert_eq!(answer.facts().collect::<Vec<_>>(), ["huawei-engineers"]);
+    }
+
+    #[test]
+    fn a_long_word_is_never_corrected_into_filler() {
+        // "multa" (a fine) is one edit from the filler "malta" (pt-PT for "folks").
+        let terms = shipped().query_terms("a deepseek levou multa por voltar pra nvidia");
+        let fine = terms
+            .iter()
+            .find(|t| t.surface == "multa")
+            .unwrap_or_else(|| panic!("the word the index lacks stays: {terms:?}"));
+        assert!(!shipped().is_known(fine));
+        // A misspelt word of a meaning is still corrected.
+        assert_eq!(shipped().correct("toolkti").as_deref(), Some("toolkit"));
+    }
+
+    #[test]
+    fn a_typo_keeps_the_first_letter_of_its_word() {
+        assert_ne!(shipped().correct("sporting").as_deref(), Some("porting"));
+        assert_eq!(shipped().correct("huwaei").as_deref(), Some("huawei"));
+        assert!(shipped()
+            .ask("resultado do sporting ontem", None)
+            .facts()
+            .next()
+            .is_none());
     }
 
     #[test]

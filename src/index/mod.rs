@@ -643,19 +643,20 @@ impl Index {
             query
                 .iter()
                 .zip(&weights)
-                .filter(|(term, _)| {
+                .filter(|(term, _)| match term.role {
+                    // Which model a question names picks the card, not the quote within it: "what
+                    // hardware is r2 trained on now" is answered by the quote about hardware, not
+                    // by the one that names R2.
+                    Role::Exact => false,
                     // A question word counts for the kind of fact a piece states, not for
                     // sharing the word ("why" with a gloss's "because").
-                    (term.role != Role::QuestionWord && keys.holds(&term.keys))
-                        || (term.role == Role::QuestionWord
-                            && ((states_number && self.asks_kind(term, AnswerKind::Amount))
-                                || (states_time && self.asks_kind(term, AnswerKind::When))))
+                    Role::QuestionWord => {
+                        (states_number && self.asks_kind(term, AnswerKind::Amount))
+                            || (states_time && self.asks_kind(term, AnswerKind::When))
+                    }
+                    _ => keys.holds(&term.keys),
                 })
-                // Which model a question names picks the card, not the quote within it.
-                .map(|(term, weight)| {
-                    let exact = if term.role == Role::Exact { 0.5 } else { 1.0 };
-                    weight * term.factor * exact
-                })
+                .map(|(term, weight)| weight * term.factor)
                 .sum()
         };
         // The card's own order stands unless a quote answers clearly more of this question.
@@ -2075,6 +2076,21 @@ mod tests {
         assert!(
             !answer.is_answered() && !answer.is_suggested(),
             "{answer:?}"
+        );
+    }
+
+    #[test]
+    fn the_model_a_question_names_does_not_pick_the_quote() {
+        // Both quotes of the card match "training"; only the second names R2, the first says
+        // what hardware: the question's model code chose the card and has no say in the quote.
+        let answer = shipped().ask("what hardware are they training r2 on now?", None);
+        assert_eq!(answer.facts().collect::<Vec<_>>(), ["back-to-nvidia"]);
+        assert!(
+            answer.citations[0]
+                .quote
+                .contains("voltar a usar o hardware da NVIDIA"),
+            "{:?}",
+            answer.citations
         );
     }
 

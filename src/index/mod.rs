@@ -118,7 +118,7 @@ impl Default for Tuning {
             unknown_decay: 1.0,
             suggest_threshold: 0.35,
             context_factor: 0.7,
-            lead_margin: 0.5,
+            lead_margin: 0.1,
             suggest_min_coverage: 0.45,
             unasked_kind_factor: 0.85,
             entity_conflict_factor: 0.5,

@@ -550,6 +550,32 @@ pub fn is_stopword(word: &str) -> bool {
     .contains(word)
 }
 
+/// Laughter of any length, as the one form a word list can hold: "kkkkkkkk" -> "kk",
+/// "hahahahah" / "ahahah" / "hehehe" -> "haha", "rsrsrs" -> "rs", "lolol" / "looool" -> "lol",
+/// "lmaooo" -> "lmao". `None` for any other word.
+pub fn laughter(word: &str) -> Option<&'static str> {
+    let only = |letters: &str| !word.is_empty() && word.chars().all(|c| letters.contains(c));
+    if word.len() >= 2 && only("k") {
+        return Some("kk");
+    }
+    if word.len() >= 4 && only("haeiu") && word.matches('h').count() >= 2 {
+        return Some("haha");
+    }
+    if word.len() >= 4
+        && word.len().is_multiple_of(2)
+        && word.as_bytes().chunks(2).all(|p| p == b"rs")
+    {
+        return Some("rs");
+    }
+    if word.len() >= 3 && word.starts_with("lo") && word.ends_with('l') && only("lo") {
+        return Some("lol");
+    }
+    if word.starts_with("lmao") && word[4..].chars().all(|c| c == 'o') {
+        return Some("lmao");
+    }
+    None
+}
+
 /// True when the folded word is a common word of English or Portuguese: the stopwords-iso lists
 /// (the `stop-words` crate), which hold everyday words such as "yesterday", "side", "novo" and
 /// "primeiro" besides function words.
@@ -576,6 +602,26 @@ mod tests {
 
     fn texts(tokens: &[Token]) -> Vec<&str> {
         tokens.iter().map(|t| t.text.as_str()).collect()
+    }
+
+    #[test]
+    fn laughter_of_any_length_is_one_word() {
+        for (word, form) in [
+            ("kkkkkkkkkk", "kk"),
+            ("hahahahah", "haha"),
+            ("ahahahah", "haha"),
+            ("hehehe", "haha"),
+            ("huehuehue", "haha"),
+            ("rsrsrsrs", "rs"),
+            ("lololol", "lol"),
+            ("looool", "lol"),
+            ("lmaooooo", "lmao"),
+        ] {
+            assert_eq!(laughter(word), Some(form), "{word}");
+        }
+        for word in ["k", "ha", "chip", "hua", "rss", "lola", "lmaox", "kks"] {
+            assert_eq!(laughter(word), None, "{word}");
+        }
     }
 
     #[test]

@@ -30,7 +30,9 @@ use crate::facts::FactCard;
 use crate::lexicon::{ConceptId, Lexicon, Rule};
 use crate::reader;
 use crate::responses::Responses;
-use crate::text::{fold, is_common_word, is_stopword, stems, stopword_lang, tokenize, TokenKind};
+use crate::text::{
+    fold, is_common_word, is_stopword, laughter, stems, stopword_lang, tokenize, TokenKind,
+};
 
 mod builder;
 mod keys;
@@ -759,6 +761,10 @@ impl Index {
                         thanks |= self.names_rule(term, Rule::Thanks);
                     }
                 }
+                // A message of laughter and filler alone ("kkkk", "lol") is chat too: it asks
+                // nothing, and "the article doesn't cover that" would answer a question nobody asked.
+                chit_chat |=
+                    !all_terms.is_empty() && all_terms.iter().all(|t| t.role == Role::Filler);
                 let terms: Vec<Term> = all_terms.into_iter().filter(Term::is_scored).collect();
                 let has_question_word = terms.iter().any(|t| t.role == Role::QuestionWord);
                 let known_topics = terms
@@ -1340,7 +1346,10 @@ fn analyze_with(lexicon: &Lexicon, text: &str, vocabulary: &mut dyn Vocabulary) 
         }
         let token = &tokens[i];
         i += 1;
-        let listed = lexicon.single(&token.text).map(|hit| hit.concept);
+        let listed = lexicon
+            .single(&token.text)
+            .or_else(|| laughter(&token.text).and_then(|form| lexicon.single(form)))
+            .map(|hit| hit.concept);
         if token.kind == TokenKind::Exact {
             let (keys, role) = match listed {
                 Some(concept) => (vocabulary.concept(concept), concept_role(lexicon, concept)),
@@ -2010,6 +2019,15 @@ mod tests {
         }
         let answer = shipped().ask("thanks! and when is r2 coming out?", None);
         assert_eq!(answer.fact(), Some("r2-release-date"));
+    }
+
+    #[test]
+    fn laughter_alone_is_chat_not_a_refusal() {
+        for message in ["kkkkkkkkk", "lolol", "hahahaha 😂", "ngl lmaooo"] {
+            assert!(shipped().ask(message, None).is_chit_chat(), "{message}");
+        }
+        let question = shipped().ask("kkkkkkk pq o r2 atrasou?", None);
+        assert_eq!(question.facts().collect::<Vec<_>>(), ["why-r2-delayed"]);
     }
 
     #[test]

@@ -66,6 +66,11 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// The rule's place in [`Rule::ALL`] (its declaration order), for tables indexed by rule.
+    pub fn slot(self) -> usize {
+        self as usize
+    }
+
     pub const ALL: [Rule; 11] = [
         Rule::HowMany,
         Rule::When,
@@ -325,10 +330,7 @@ impl Lexicon {
 
     /// The concept that plays `rule`'s part (every rule has one in a lexicon that parsed).
     pub fn rule(&self, rule: Rule) -> Option<ConceptId> {
-        Rule::ALL
-            .iter()
-            .position(|r| *r == rule)
-            .and_then(|slot| self.rules[slot])
+        self.rules[rule.slot()]
     }
 
     pub fn concept_name(&self, id: ConceptId) -> &str {
@@ -448,6 +450,13 @@ fail = { en = ["failed"] }
         assert_eq!(lexicon.rule(Rule::HowMany), amount);
         assert_eq!(lexicon.rule(Rule::Price), lexicon.concept("money"));
         assert!(Rule::ALL.iter().all(|rule| lexicon.rule(*rule).is_some()));
+    }
+
+    #[test]
+    fn every_rule_sits_at_its_slot_in_all() {
+        for (slot, rule) in Rule::ALL.iter().enumerate() {
+            assert_eq!(rule.slot(), slot, "{rule:?}");
+        }
     }
 
     #[test]

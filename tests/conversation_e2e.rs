@@ -8,7 +8,7 @@ use discord_sim as sim;
 
 use std::time::{Duration, Instant};
 
-use citebot_testkit::bot::Bot;
+use citebot_testkit::bot::{start_registered, Bot};
 use common::reply::{callback, custom_ids, is_ephemeral, title, WAIT};
 use serde_json::{json, Value};
 use sim::{Channel, ChannelKind, SimConfig, Simulator};
@@ -32,14 +32,7 @@ fn sim_config() -> SimConfig {
 async fn start(sim: &Simulator, env: &[(&str, &str)]) -> Bot {
     let mut all = vec![("CITEBOT_COOLDOWN", "off")];
     all.extend_from_slice(env);
-    let bot = Bot::start(&sim.api_base(), sim.token(), &common::responses_dir(), &all);
-    if let Err(err) = sim.wait_ready(WAIT).await {
-        panic!("bot did not connect: {err}\n{}", bot.output());
-    }
-    sim.wait_bulk_overwrite(WAIT)
-        .await
-        .expect("commands registered");
-    bot
+    start_registered(sim, &common::responses_dir(), &all).await
 }
 
 /// A bot watching one text channel and one forum.

@@ -6,7 +6,7 @@ use discord_sim as sim;
 
 use std::time::Duration;
 
-use citebot_testkit::bot::Bot;
+use citebot_testkit::bot::{start_registered, Bot};
 
 use serde_json::{json, Value};
 use sim::{Channel, ChannelKind, SimConfig, Simulator};
@@ -25,13 +25,7 @@ async fn running_bot() -> (Simulator, Bot) {
         ..SimConfig::default()
     })
     .await;
-    let bot = start_bot(&sim, sim.token());
-    if let Err(err) = sim.wait_ready(WAIT).await {
-        panic!("bot did not connect: {err}\n{}", bot.output());
-    }
-    sim.wait_bulk_overwrite(WAIT)
-        .await
-        .expect("commands registered");
+    let bot = start_registered(&sim, &common::responses_dir(), &[]).await;
     (sim, bot)
 }
 

@@ -8,7 +8,7 @@ use discord_sim as sim;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use citebot_testkit::bot::{copy_dir, Bot};
+use citebot_testkit::bot::{copy_dir, start_registered, Bot};
 use common::reply::{ask, callback, custom_ids, is_ephemeral, WAIT};
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
@@ -45,13 +45,7 @@ async fn running(extra_env: &[(&str, &str)]) -> Running {
         ("CITEBOT_COOLDOWN", "off"),
     ];
     env.extend_from_slice(extra_env);
-    let bot = Bot::start(&sim.api_base(), sim.token(), &responses, &env);
-    if let Err(err) = sim.wait_ready(WAIT).await {
-        panic!("bot did not connect: {err}\n{}", bot.output());
-    }
-    sim.wait_bulk_overwrite(WAIT)
-        .await
-        .expect("commands registered");
+    let bot = start_registered(&sim, &responses, &env).await;
     Running {
         sim,
         bot,
@@ -446,16 +440,7 @@ async fn stats_shows_the_weeks_figures_to_moderators() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_log_off_there_are_no_buttons_no_moderator_commands_and_no_file() {
     let sim = Simulator::start(SimConfig::default()).await;
-    let bot = Bot::start(
-        &sim.api_base(),
-        sim.token(),
-        &common::responses_dir(),
-        &[("CITEBOT_DB", "off")],
-    );
-    if let Err(err) = sim.wait_ready(WAIT).await {
-        panic!("bot did not connect: {err}\n{}", bot.output());
-    }
-    sim.wait_bulk_overwrite(WAIT).await.expect("registered");
+    let bot = start_registered(&sim, &common::responses_dir(), &[("CITEBOT_DB", "off")]).await;
     let names: Vec<Value> = sim
         .registered_commands(None)
         .iter()

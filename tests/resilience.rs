@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use sim::{Fault, SimConfig, Simulator};
 
-use citebot_testkit::bot::{copy_dir, Bot};
+use citebot_testkit::bot::{copy_dir, start_registered, Bot};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// serenity waits ~5 s before identifying again after a non-resumable session.
@@ -27,14 +27,7 @@ async fn simulator() -> Simulator {
 }
 
 async fn bot_on(sim: &Simulator, responses: &Path, env: &[(&str, &str)]) -> Bot {
-    let bot = Bot::start(&sim.api_base(), sim.token(), responses, env);
-    if let Err(err) = sim.wait_ready(WAIT).await {
-        panic!("bot did not connect: {err}\n{}", bot.output());
-    }
-    sim.wait_bulk_overwrite(WAIT)
-        .await
-        .expect("commands registered");
-    bot
+    start_registered(sim, responses, env).await
 }
 
 /// Every reply, notices included, allows no mention at all.

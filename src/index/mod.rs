@@ -222,7 +222,8 @@ struct SentenceProfile {
     keys: KeySet,
 }
 
-/// How much of a question each paraphrase holds, and which paraphrases hold any of it.
+/// How much of a question each paraphrase holds, and which paraphrases hold any of it (in the
+/// order first met).
 struct Coverage {
     covered_by: Vec<f32>,
     touched: Vec<u32>,
@@ -286,10 +287,7 @@ impl Index {
 
     /// The key of the concept that plays `rule`'s part, if any card or sentence holds it.
     fn rule_key(&self, rule: Rule) -> Option<Key> {
-        Rule::ALL
-            .iter()
-            .position(|r| *r == rule)
-            .and_then(|slot| self.rule_keys[slot])
+        self.rule_keys[rule.slot()]
     }
 
     /// Whether a term is exactly the concept of `rule`.
@@ -856,8 +854,10 @@ impl Index {
             return Vec::new();
         }
         let mut best_fit = vec![(0.0f32, None); self.cards.len()];
-        let coverage = self.paraphrase_coverage(query, &weights);
-        // Only the paraphrases sharing a key with the question can fit it.
+        let mut coverage = self.paraphrase_coverage(query, &weights);
+        // Only the paraphrases sharing a key with the question can fit it; in id order, as a
+        // scan would meet them, so ties go to the card's first paraphrase.
+        coverage.touched.sort_unstable();
         for &id in &coverage.touched {
             let paraphrase = &self.paraphrases[id as usize];
             let covered = coverage.covered_by[id as usize];
@@ -975,8 +975,6 @@ impl Index {
                 }
             }
         }
-        // In id order, as a scan would meet them: ties go to the card's first paraphrase.
-        touched.sort_unstable();
         Coverage {
             covered_by,
             touched,

@@ -100,6 +100,26 @@ impl Drop for Bot {
     }
 }
 
+/// How long [`start_registered`] waits for the bot to connect, then to register its commands.
+pub const CONNECT_WAIT: Duration = Duration::from_secs(10);
+
+/// Starts `citebot run` against the simulator and returns once it is connected and has
+/// registered its commands; panics with the bot's output if it does not.
+pub async fn start_registered(
+    sim: &discord_sim::Simulator,
+    responses: &Path,
+    extra_env: &[(&str, &str)],
+) -> Bot {
+    let bot = Bot::start(&sim.api_base(), sim.token(), responses, extra_env);
+    if let Err(err) = sim.wait_ready(CONNECT_WAIT).await {
+        panic!("bot did not connect: {err}\n{}", bot.output());
+    }
+    if let Err(err) = sim.wait_bulk_overwrite(CONNECT_WAIT).await {
+        panic!("bot did not register its commands: {err}\n{}", bot.output());
+    }
+    bot
+}
+
 /// The `citebot` binary cargo built beside the running test or bench: they run from
 /// `target/<profile>/deps/`, and the package's binaries are built first, in `target/<profile>/`.
 pub fn citebot_binary() -> PathBuf {

@@ -63,6 +63,9 @@ pub enum Rule {
     Negation,
     Succeed,
     Fail,
+    /// A tag that asks to confirm a claim ("..., right?", "..., né?", "iirc"): the words the
+    /// article lacks are the claim to check, not what is asked.
+    Confirmation,
 }
 
 impl Rule {
@@ -71,7 +74,7 @@ impl Rule {
         self as usize
     }
 
-    pub const ALL: [Rule; 11] = [
+    pub const ALL: [Rule; 12] = [
         Rule::HowMany,
         Rule::When,
         Rule::Who,
@@ -83,6 +86,7 @@ impl Rule {
         Rule::Negation,
         Rule::Succeed,
         Rule::Fail,
+        Rule::Confirmation,
     ];
 
     /// The rule's key in `[rules]`.
@@ -99,6 +103,7 @@ impl Rule {
             Rule::Negation => "negation",
             Rule::Succeed => "succeed",
             Rule::Fail => "fail",
+            Rule::Confirmation => "confirmation",
         }
     }
 }
@@ -430,6 +435,7 @@ thanks = "thanks"
 negation = "negation"
 succeed = "succeed"
 fail = "fail"
+confirmation = "confirm"
 [concepts]
 delay = { pt = ["atraso", "adiado"], en = ["delay", "pushed back"] }
 when = { pt = ["quando"], en = ["when"] }
@@ -441,6 +447,7 @@ thanks = { en = ["thanks"] }
 negation = { en = ["not"] }
 succeed = { en = ["worked"] }
 fail = { en = ["failed"] }
+confirm = { en = ["right"] }
 "#;
 
     #[test]

@@ -85,6 +85,10 @@ impl IndexBuilder {
     }
 
     pub fn build(mut self) -> Index {
+        // No card needs to hold a confirmation tag for questions to be read as confirming.
+        if let Some(tag) = self.responses.lexicon.rule(Rule::Confirmation) {
+            self.keys.intern(KeyText::Concept(tag));
+        }
         let cards = std::mem::take(&mut self.responses.cards);
         let mut vocabulary: HashSet<String> = HashSet::default();
         let mut seen_lang: HashMap<String, (bool, bool)> = HashMap::default();

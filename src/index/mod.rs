@@ -82,6 +82,9 @@ pub struct Tuning {
     /// ("yesterday", "novo", "side") and not in the lexicon: chatter around the question, not
     /// what it asks about.
     pub common_word_weight: f32,
+    /// Weight of a word the article lacks in a question tagged for confirmation ("R1 was trained
+    /// on H100s, right?"): it is the claim to check, and the card holding the fact corrects it.
+    pub premise_weight: f32,
     /// Each further unknown word of a question weighs this much of the one before: the first
     /// unknown word is likely what the question is about; the fifth, in a long question, filler.
     pub unknown_decay: f32,
@@ -117,6 +120,7 @@ impl Default for Tuning {
             exact_weight: 2.0,
             unknown_weight: 4.0,
             common_word_weight: 2.0,
+            premise_weight: 1.0,
             unknown_decay: 1.0,
             suggest_threshold: 0.35,
             context_factor: 0.7,
@@ -147,7 +151,10 @@ struct Term {
 impl Term {
     /// Whether the term counts in a score (filler and small talk do not).
     fn is_scored(&self) -> bool {
-        matches!(self.role, Role::Content | Role::Exact | Role::QuestionWord)
+        matches!(
+            self.role,
+            Role::Content | Role::Exact | Role::QuestionWord | Role::Claim
+        )
     }
 }
 
@@ -160,6 +167,10 @@ enum Role {
     Exact,
     /// Only the kind of answer wanted (why, when, how many...).
     QuestionWord,
+    /// A word the article lacks in a question tagged for confirmation ("R1 was trained on
+    /// H100s, right?"): the claim to check, not what is asked. The card holding the fact
+    /// answers, and its quote confirms or corrects the claim.
+    Claim,
     /// Tag questions, filler and laughter: dropped.
     Filler,
     /// Thanks, greetings, questions about the bot: dropped, and mark the clause as small talk.
@@ -763,7 +774,18 @@ impl Index {
                 // nothing, and "the article doesn't cover that" would answer a question nobody asked.
                 chit_chat |=
                     !all_terms.is_empty() && all_terms.iter().all(|t| t.role == Role::Filler);
-                let terms: Vec<Term> = all_terms.into_iter().filter(Term::is_scored).collect();
+                let confirming = self.asks_to_confirm(&all_terms);
+                let terms: Vec<Term> = all_terms
+                    .into_iter()
+                    .filter(Term::is_scored)
+                    .map(|mut term| {
+                        let claimed = matches!(term.role, Role::Content | Role::Exact);
+                        if confirming && claimed && !term.listed && !self.is_known(&term) {
+                            term.role = Role::Claim;
+                        }
+                        term
+                    })
+                    .collect();
                 let has_question_word = terms.iter().any(|t| t.role == Role::QuestionWord);
                 let known_topics = terms
                     .iter()
@@ -1082,6 +1104,7 @@ impl Index {
             Role::Content => rarity,
             Role::Exact => rarity.max(self.tuning.exact_weight),
             Role::QuestionWord => rarity.max(self.tuning.question_word_weight),
+            Role::Claim => self.tuning.premise_weight,
             Role::Filler | Role::ChitChat => 0.0,
         }
     }
@@ -1140,6 +1163,17 @@ impl Index {
         let mut seen = HashSet::default();
         read.retain(|t| t.keys.is_empty() || seen.insert(t.keys));
         read
+    }
+
+    /// Whether a clause is a claim put up for confirmation: a tag before or after all that it
+    /// says ("..., right?", "iirc ...", "é verdade que ..."). Inside the clause the same words
+    /// are not a tag ("the right to sell").
+    fn asks_to_confirm(&self, terms: &[Term]) -> bool {
+        let is_tag = |t: &Term| self.names_rule(t, Rule::Confirmation);
+        let said = |t: &&Term| t.is_scored();
+        let before = terms.iter().take_while(|t| !t.is_scored()).any(is_tag);
+        let after = terms.iter().rev().take_while(|t| !said(t)).any(is_tag);
+        before || after
     }
 
     /// "não funcionou", "n deu certo", "didn't succeed": a negation right before a word of success
@@ -1812,6 +1846,39 @@ mod tests {
         // Scored as an unknown word, "primeiro" sinks this below the answer threshold.
         let answer = index.ask("quem mandou engenheiros pra deepseek primeiro", None);
         assert_eq!(answer.facts().collect::<Vec<_>>(), ["huawei-engineers"]);
+    }
+
+    #[test]
+    fn a_claim_put_up_for_confirmation_is_checked_against_the_fact() {
+        let index = shipped();
+        let claims = |message: &str| -> Vec<String> {
+            let reading = index.read(message);
+            reading.clauses[0]
+                .terms
+                .iter()
+                .filter(|t| t.role == Role::Claim)
+                .map(|t| t.surface.clone())
+                .collect()
+        };
+        // A tag after or before all that is said makes the words the article lacks a claim.
+        assert_eq!(claims("R1 was trained on H100s, right?"), ["h100"]);
+        assert_eq!(claims("o r1 saiu em dezembro ne? kkk"), ["dezembro"]);
+        assert_eq!(claims("iirc r1 came out in december"), ["december"]);
+        // The same words inside the clause are no tag, and without a tag nothing is a claim.
+        assert!(claims("did they pick the right chips for r1, h100s").is_empty());
+        assert!(claims("R1 was trained on H100s?").is_empty());
+        // The card holding the fact answers, and its quote (2,048 H800) corrects the claim;
+        // weighed as an unknown word, the claim sinks the question to a refusal.
+        let question = "R1 was trained on H100s, right?";
+        assert_eq!(index.ask(question, None).fact(), Some("r1-training"));
+        let claims_weigh_as_unknown = Index::with_tuning(
+            shipped_responses(),
+            Tuning {
+                premise_weight: Tuning::default().unknown_weight,
+                ..Tuning::default()
+            },
+        );
+        assert_eq!(claims_weigh_as_unknown.ask(question, None).fact(), None);
     }
 
     #[test]

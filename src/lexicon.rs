@@ -66,6 +66,15 @@ pub enum Rule {
     /// A tag that asks to confirm a claim ("..., right?", "..., né?", "iirc"): the words the
     /// article lacks are the claim to check, not what is asked.
     Confirmation,
+    /// A day ("what day", "que dia"): answered only by a fact that states a day of a month.
+    Day,
+    /// A length of time ("how long", "quanto tempo"): answered only by a fact that states a
+    /// span (the concept of [`Rule::Span`]), not by a date.
+    Duration,
+    /// What a fact says to state a span of time ("in the coming weeks").
+    Span,
+    /// "Exactly", "ao certo": beside "when" it asks for the day.
+    Precise,
 }
 
 impl Rule {
@@ -74,7 +83,7 @@ impl Rule {
         self as usize
     }
 
-    pub const ALL: [Rule; 12] = [
+    pub const ALL: [Rule; 16] = [
         Rule::HowMany,
         Rule::When,
         Rule::Who,
@@ -87,6 +96,10 @@ impl Rule {
         Rule::Succeed,
         Rule::Fail,
         Rule::Confirmation,
+        Rule::Day,
+        Rule::Duration,
+        Rule::Span,
+        Rule::Precise,
     ];
 
     /// The rule's key in `[rules]`.
@@ -104,6 +117,10 @@ impl Rule {
             Rule::Succeed => "succeed",
             Rule::Fail => "fail",
             Rule::Confirmation => "confirmation",
+            Rule::Day => "day",
+            Rule::Duration => "duration",
+            Rule::Span => "span",
+            Rule::Precise => "precise",
         }
     }
 }
@@ -436,6 +453,10 @@ negation = "negation"
 succeed = "succeed"
 fail = "fail"
 confirmation = "confirm"
+day = "day"
+duration = "duration"
+span = "soon"
+precise = "precise"
 [concepts]
 delay = { pt = ["atraso", "adiado"], en = ["delay", "pushed back"] }
 when = { pt = ["quando"], en = ["when"] }
@@ -448,6 +469,10 @@ negation = { en = ["not"] }
 succeed = { en = ["worked"] }
 fail = { en = ["failed"] }
 confirm = { en = ["right"] }
+day = { en = ["what day"] }
+duration = { en = ["how long"] }
+soon = { en = ["weeks"] }
+precise = { en = ["exactly"] }
 "#;
 
     #[test]

@@ -7,9 +7,9 @@
 
 use super::keys::{Interner, Key, KeySet, KeyText, TermKeys};
 use super::{
-    analyze_with, answer_sentences, code_family, letter_counts, states_a_number, CardProfile,
-    HashMap, HashSet, Index, Paraphrase, PieceProfile, Role, SentenceProfile, Term, Tuning,
-    Vocabulary, WordMeaning,
+    analyze_with, answer_sentences, code_family, letter_counts, states_a_day_number,
+    states_a_number, CardProfile, HashMap, HashSet, Index, Paraphrase, PieceProfile, Role,
+    SentenceProfile, Term, Tuning, Vocabulary, WordMeaning,
 };
 use crate::answer::Lang;
 use crate::facts::FactCard;
@@ -85,9 +85,12 @@ impl IndexBuilder {
     }
 
     pub fn build(mut self) -> Index {
-        // No card needs to hold a confirmation tag for questions to be read as confirming.
-        if let Some(tag) = self.responses.lexicon.rule(Rule::Confirmation) {
-            self.keys.intern(KeyText::Concept(tag));
+        // Questions are read with these whether or not a card holds them: a tag, "exactly", and
+        // the kinds of answer (a day, a length of time) a fact may be unable to give.
+        for rule in [Rule::Confirmation, Rule::Precise, Rule::Day, Rule::Duration] {
+            if let Some(concept) = self.responses.lexicon.rule(rule) {
+                self.keys.intern(KeyText::Concept(concept));
+            }
         }
         let cards = std::mem::take(&mut self.responses.cards);
         let mut vocabulary: HashSet<String> = HashSet::default();
@@ -109,11 +112,12 @@ impl IndexBuilder {
             .filter_map(|id| self.keys.get(KeyText::Concept(id)))
             .collect();
         let money_key = self.rule_key(Rule::Money);
+        let span_key = self.rule_key(Rule::Span);
         let card_profiles: Vec<CardProfile> = analysed_cards
             .into_iter()
             .zip(&cards)
             .map(|((primary, fact), card)| {
-                CardProfile::new(primary, fact, card, &time_keys, money_key)
+                CardProfile::new(primary, fact, card, &time_keys, [money_key, span_key])
             })
             .collect();
 
@@ -312,7 +316,7 @@ impl CardProfile {
         fact: CardFact,
         card: &FactCard,
         time_keys: &[Key],
-        money_key: Option<Key>,
+        [money_key, span_key]: [Option<Key>; 2],
     ) -> CardProfile {
         let mut secondary = KeySet::default();
         for (_, keys) in fact.pieces.iter().flatten() {
@@ -324,6 +328,10 @@ impl CardProfile {
             .any(states_a_number);
         let states_time = time_keys.iter().any(|k| secondary.contains(*k));
         let states_money = money_key.is_some_and(|k| secondary.contains(k));
+        let states_span = span_key.is_some_and(|k| secondary.contains(k));
+        let states_day = fact.pieces.iter().flatten().any(|(text, keys)| {
+            states_a_day_number(text) && time_keys.iter().any(|k| keys.contains(*k))
+        });
         let [citations, pt, en] = fact.pieces.map(|pieces| {
             pieces
                 .into_iter()
@@ -342,6 +350,8 @@ impl CardProfile {
             states_time,
             codes: fact.codes,
             states_money,
+            states_day,
+            states_span,
             citations,
             answer_sentences: [pt, en],
         }

@@ -199,6 +199,10 @@ struct CardProfile {
     /// Whether the card's fact (answer and quotes) states a number, and a time.
     states_number: bool,
     states_time: bool,
+    /// Whether its fact states a day of a month ("15 de maio"), and a span of time ("in the
+    /// coming weeks").
+    states_day: bool,
+    states_span: bool,
     /// Model codes the card's answer and quotes mention (`r1`, `h800`...): what its fact is
     /// about, whatever its questions mention in passing ("R2's predecessor").
     codes: HashSet<String>,
@@ -208,6 +212,24 @@ struct CardProfile {
     citations: Vec<PieceProfile>,
     /// The sentences of the card's answer, per language (pt, en).
     answer_sentences: [Vec<PieceProfile>; 2],
+}
+
+/// Whether a text holds a number that can be a day of a month ("15", "15th", "1º"); with a
+/// time word beside it, it dates something to the day.
+fn states_a_day_number(text: &str) -> bool {
+    let tokens = tokenize(text);
+    tokens.iter().enumerate().any(|(i, t)| {
+        let digits = t.text.trim_end_matches(|c: char| !c.is_ascii_digit());
+        let suffix = &t.text[digits.len()..];
+        // "15%" is a share, not the 15th.
+        let percent = tokens.get(i + 1).is_some_and(|next| next.text == "%");
+        t.kind == TokenKind::Exact
+            && !percent
+            && matches!(suffix, "" | "st" | "nd" | "rd" | "th" | "o" | "º")
+            && digits
+                .parse::<u32>()
+                .is_ok_and(|day| (1..=31).contains(&day))
+    })
 }
 
 /// Whether a text states a quantity: a number or a percentage, not a model code ("R2", "H20").
@@ -311,6 +333,8 @@ impl Index {
         let rule = match kind {
             AnswerKind::Amount => Rule::HowMany,
             AnswerKind::When => Rule::When,
+            AnswerKind::Day => Rule::Day,
+            AnswerKind::Duration => Rule::Duration,
         };
         self.names_rule(term, rule)
     }
@@ -949,7 +973,8 @@ impl Index {
                         score *= self.tuning.answer_type_factor;
                     } else if term.role == Role::QuestionWord
                         && (self.asks_kind(term, AnswerKind::Amount)
-                            || self.asks_kind(term, AnswerKind::When))
+                            || self.asks_kind(term, AnswerKind::When)
+                            || self.asks_kind(term, AnswerKind::Duration))
                         && !card.primary.holds(&term.keys)
                     {
                         // The fact states a time, but none of the card's questions asks when:
@@ -1011,6 +1036,10 @@ impl Index {
             card.states_number
         } else if self.asks_kind(term, AnswerKind::When) {
             card.states_time
+        } else if self.asks_kind(term, AnswerKind::Day) {
+            card.states_day
+        } else if self.asks_kind(term, AnswerKind::Duration) {
+            card.states_span
         } else if self
             .specific_answer_types
             .iter()
@@ -1034,10 +1063,16 @@ impl Index {
             .iter()
             .filter(|t| t.role == Role::QuestionWord)
             .all(|term| {
+                let states_time = self.time_keys.iter().any(|k| profile.keys.contains(*k));
                 if self.asks_kind(term, AnswerKind::Amount) {
                     states_a_number(text)
                 } else if self.asks_kind(term, AnswerKind::When) {
-                    self.time_keys.iter().any(|k| profile.keys.contains(*k))
+                    states_time
+                } else if self.asks_kind(term, AnswerKind::Day) {
+                    states_time && states_a_day_number(text)
+                } else if self.asks_kind(term, AnswerKind::Duration) {
+                    self.rule_key(Rule::Span)
+                        .is_some_and(|k| profile.keys.contains(k))
                 } else {
                     !self
                         .specific_answer_types
@@ -1160,6 +1195,7 @@ impl Index {
             }
         }
         self.negate_success(&mut read);
+        self.sharpen_when(&mut read);
         let mut seen = HashSet::default();
         read.retain(|t| t.keys.is_empty() || seen.insert(t.keys));
         read
@@ -1174,6 +1210,22 @@ impl Index {
         let before = terms.iter().take_while(|t| !t.is_scored()).any(is_tag);
         let after = terms.iter().rev().take_while(|t| !said(t)).any(is_tag);
         before || after
+    }
+
+    /// "When exactly", "quando ao certo": asking when with a word of precision asks for the day,
+    /// which a month does not give.
+    fn sharpen_when(&self, terms: &mut [Term]) {
+        let (Some(day), true) = (
+            self.rule_key(Rule::Day),
+            terms.iter().any(|t| self.names_rule(t, Rule::Precise)),
+        ) else {
+            return;
+        };
+        for term in terms.iter_mut() {
+            if self.names_rule(term, Rule::When) {
+                term.keys = TermKeys::one(day);
+            }
+        }
     }
 
     /// "não funcionou", "n deu certo", "didn't succeed": a negation right before a word of success
@@ -1681,6 +1733,10 @@ fn answer_card(answer: &Answer, cards: &[FactCard]) -> Option<usize> {
 enum AnswerKind {
     Amount,
     When,
+    /// A day of a month, not the month.
+    Day,
+    /// A length of time, not a date.
+    Duration,
 }
 
 /// A piece of a card (a quote with its gloss, or a sentence of its answer) as analysed keys, to
@@ -1879,6 +1935,61 @@ mod tests {
             },
         );
         assert_eq!(claims_weigh_as_unknown.ask(question, None).fact(), None);
+    }
+
+    #[test]
+    fn a_day_is_asked_only_of_a_fact_that_states_one() {
+        assert!(states_a_day_number("a 15 de maio"));
+        assert!(states_a_day_number("on May 3rd"));
+        assert!(!states_a_day_number("em troca de 15% das receitas"));
+        assert!(!states_a_day_number("2.048 GPUs H800"));
+        let index = shipped();
+        // No card dates anything to the day: R2's card says May, then "the coming weeks".
+        assert!(index.cards.iter().all(|card| !card.states_day));
+        for question in [
+            "what day in may was r2 supposed to launch",
+            "R2 sai que dia exatamente?",
+            // "When" with a word of precision asks for the day too.
+            "what date exactly will r2 drop",
+            "quando exatamente sai o r2?",
+        ] {
+            assert_eq!(index.ask(question, None).fact(), None, "{question}");
+        }
+        let terms = index.query_terms("when exactly will r2 drop");
+        assert!(
+            terms.iter().any(|t| index.names_rule(t, Rule::Day)),
+            "{terms:?}"
+        );
+        // Without precision, "when" is answered by the month.
+        assert_eq!(
+            index.ask("when will r2 drop", None).fact(),
+            Some("r2-release-date")
+        );
+    }
+
+    #[test]
+    fn a_length_of_time_is_asked_only_of_a_fact_that_states_a_span() {
+        let index = shipped();
+        // R1's card dates its launch (January) but says nothing of how long training took.
+        assert_eq!(
+            index
+                .ask("quanto tempo o r1 levou pra ser treinado?", None)
+                .fact(),
+            None
+        );
+        assert_eq!(
+            index.ask("how long did r1 take to train", None).fact(),
+            None
+        );
+        // R2's card states a span: "in the coming weeks".
+        assert_eq!(
+            index.ask("how long till r2 drops", None).fact(),
+            Some("r2-release-date")
+        );
+        assert_eq!(
+            index.ask("quanto tempo falta pro r2 sair?", None).fact(),
+            Some("r2-release-date")
+        );
     }
 
     #[test]

@@ -1138,20 +1138,29 @@ impl Index {
         match term.role {
             Role::Content => rarity,
             Role::Exact => rarity.max(self.tuning.exact_weight),
+            // A kind of answer no card's text names ("what's it called") is still only a kind
+            // of answer, not a topic the article lacks.
+            Role::QuestionWord if self.card_frequency(&term.keys) == 0 => {
+                self.tuning.question_word_weight
+            }
             Role::QuestionWord => rarity.max(self.tuning.question_word_weight),
             Role::Claim => self.tuning.premise_weight,
             Role::Filler | Role::ChitChat => 0.0,
         }
     }
 
-    fn key_weight(&self, keys: &TermKeys) -> f32 {
-        let cards = self.cards.len() as f32;
-        let df = keys
-            .as_slice()
+    /// How many cards hold one of the keys (the most for any one key).
+    fn card_frequency(&self, keys: &TermKeys) -> u32 {
+        keys.as_slice()
             .iter()
             .map(|k| self.card_df.get(k.index()).copied().unwrap_or(0))
             .max()
-            .unwrap_or(0);
+            .unwrap_or(0)
+    }
+
+    fn key_weight(&self, keys: &TermKeys) -> f32 {
+        let cards = self.cards.len() as f32;
+        let df = self.card_frequency(keys);
         if df == 0 {
             return self.tuning.unknown_weight;
         }
@@ -1990,6 +1999,23 @@ mod tests {
             index.ask("quanto tempo falta pro r2 sair?", None).fact(),
             Some("r2-release-date")
         );
+    }
+
+    #[test]
+    fn a_kind_of_answer_no_card_names_is_not_a_missing_topic() {
+        let index = shipped();
+        let question = "qual é o nome do toolkit da huawei?";
+        let terms = index.query_terms(question);
+        let weights = index.query_weights(&terms);
+        let (name, weight) = terms
+            .iter()
+            .zip(&weights)
+            .find(|(t, _)| t.role == Role::QuestionWord)
+            .unwrap_or_else(|| panic!("a question word in {terms:?}"));
+        // No card's text asks for a name, yet asking for one is no topic the article lacks.
+        assert_eq!(index.card_frequency(&name.keys), 0, "{name:?}");
+        assert_eq!(*weight, Tuning::default().question_word_weight);
+        assert_eq!(index.ask(question, None).fact(), Some("ascend-problems"));
     }
 
     #[test]

@@ -960,6 +960,19 @@ impl Index {
                 if asks_price && !card.states_money {
                     score *= self.tuning.answer_type_factor;
                 }
+                // A card about other models than every one the question names ("when did
+                // nvidia launch the h20" is not about R2's launch).
+                let names_models = query
+                    .iter()
+                    .any(|t| t.role == Role::Exact && code_family(&t.surface).is_some());
+                let about_another = names_models
+                    && !card.codes.is_empty()
+                    && !query
+                        .iter()
+                        .any(|t| t.role == Role::Exact && card.codes.contains(&t.surface));
+                if about_another {
+                    score *= self.tuning.entity_conflict_factor;
+                }
                 for term in query {
                     let conflict = term.role == Role::Exact
                         && !card.codes.contains(&term.surface)
@@ -2016,6 +2029,30 @@ mod tests {
         assert_eq!(index.card_frequency(&name.keys), 0, "{name:?}");
         assert_eq!(*weight, Tuning::default().question_word_weight);
         assert_eq!(index.ask(question, None).fact(), Some("ascend-problems"));
+    }
+
+    #[test]
+    fn a_card_about_other_models_than_the_question_names_is_not_its_answer() {
+        let question = "when did nvidia launch the h20";
+        // R2's launch and delay cards speak of R2 only; no card dates the H20.
+        assert_eq!(shipped().ask(question, None).fact(), None);
+        let without_rule = Index::with_tuning(
+            shipped_responses(),
+            Tuning {
+                entity_conflict_factor: 1.0,
+                ..Tuning::default()
+            },
+        );
+        let answered = without_rule.ask(question, None);
+        assert!(
+            matches!(answered.fact(), Some("why-r2-delayed" | "r2-release-date")),
+            "{answered:?}"
+        );
+        // A question naming a model the card speaks of is not touched.
+        assert_eq!(
+            shipped().ask("when will r2 launch", None).fact(),
+            Some("r2-release-date")
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use super::keys::{Interner, Key, KeySet, KeyText, TermKeys};
 use super::{
-    analyze_with, answer_sentences, code_family, letter_counts, states_a_day_number,
+    analyze_with, answer_sentences, code_family, failure_keys, letter_counts, states_a_day_number,
     states_a_number, CardProfile, HashMap, HashSet, Index, Paraphrase, PieceProfile, Role,
     SentenceProfile, Term, Tuning, Vocabulary, WordMeaning,
 };
@@ -87,7 +87,13 @@ impl IndexBuilder {
     pub fn build(mut self) -> Index {
         // Questions are read with these whether or not a card holds them: a tag, "exactly", and
         // the kinds of answer (a day, a length of time) a fact may be unable to give.
-        for rule in [Rule::Confirmation, Rule::Precise, Rule::Day, Rule::Duration] {
+        for rule in [
+            Rule::Confirmation,
+            Rule::Precise,
+            Rule::Day,
+            Rule::Duration,
+            Rule::Fail,
+        ] {
             if let Some(concept) = self.responses.lexicon.rule(rule) {
                 self.keys.intern(KeyText::Concept(concept));
             }
@@ -130,7 +136,9 @@ impl IndexBuilder {
         let mut sentences = Vec::with_capacity(sentence_texts.len());
         for (sentence, text) in sentence_texts.iter().enumerate() {
             let mut keys = KeySet::default();
-            for term in self.analyze(text) {
+            let terms = self.analyze(text);
+            self.mark_failure(&terms, &mut keys);
+            for term in terms {
                 keys.extend(&term.keys);
                 vocabulary.insert(term.surface);
             }
@@ -207,6 +215,20 @@ impl IndexBuilder {
             paraphrase.weight = weight;
         }
         index
+    }
+
+    /// A fact that negates success anywhere before it ("nunca foi possível concluir com
+    /// sucesso", "never managed to complete") states a failure, as a question's "didn't work" does.
+    fn mark_failure(&self, terms: &[Term], keys: &mut KeySet) {
+        let Some([negation, succeed, fail]) = failure_keys(|rule| self.rule_key(rule)) else {
+            return;
+        };
+        let negated_at = terms.iter().position(|t| t.keys.contains(negation));
+        let succeeds_after =
+            negated_at.is_some_and(|at| terms[at + 1..].iter().any(|t| t.keys.contains(succeed)));
+        if succeeds_after {
+            keys.insert(fail);
+        }
     }
 
     /// The key of the concept that plays `rule`'s part, if any text holds it.
@@ -289,7 +311,9 @@ impl IndexBuilder {
         for (group, texts) in [(0, citations), (1, pt), (2, en)] {
             for text in texts {
                 let mut keys = KeySet::default();
-                for term in self.analyze(&text) {
+                let terms = self.analyze(&text);
+                self.mark_failure(&terms, &mut keys);
+                for term in terms {
                     if term.role == Role::Exact && code_family(&term.surface).is_some() {
                         fact.codes.insert(term.surface.clone());
                     }

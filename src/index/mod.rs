@@ -214,6 +214,16 @@ struct CardProfile {
     answer_sentences: [Vec<PieceProfile>; 2],
 }
 
+/// The keys of negation, success and failure, when the texts hold all three: a negated success
+/// is a failure.
+fn failure_keys(rule_key: impl Fn(Rule) -> Option<Key>) -> Option<[Key; 3]> {
+    Some([
+        rule_key(Rule::Negation)?,
+        rule_key(Rule::Succeed)?,
+        rule_key(Rule::Fail)?,
+    ])
+}
+
 /// Whether a text holds a number that can be a day of a month ("15", "15th", "1º"); with a
 /// time word beside it, it dates something to the day.
 fn states_a_day_number(text: &str) -> bool {
@@ -1253,11 +1263,7 @@ impl Index {
     /// "não funcionou", "n deu certo", "didn't succeed": a negation right before a word of success
     /// is one word of failure, whatever the wording.
     fn negate_success(&self, terms: &mut Vec<Term>) {
-        let (Some(negation), Some(succeed), Some(fail)) = (
-            self.rule_key(Rule::Negation),
-            self.rule_key(Rule::Succeed),
-            self.rule_key(Rule::Fail),
-        ) else {
+        let Some([negation, succeed, fail]) = failure_keys(|rule| self.rule_key(rule)) else {
             return;
         };
         let mut i = 0;
@@ -2052,6 +2058,40 @@ mod tests {
         assert_eq!(
             shipped().ask("when will r2 launch", None).fact(),
             Some("r2-release-date")
+        );
+    }
+
+    #[test]
+    fn a_fact_that_negates_success_states_a_failure() {
+        let index = shipped();
+        let fail = index
+            .rule_key(Rule::Fail)
+            .expect("the fail concept is interned");
+        let card = index
+            .responses
+            .cards
+            .iter()
+            .position(|c| c.command == "huawei-engineers")
+            .expect("the card");
+        // "...nunca foi possível concluir com sucesso...": "nunca" negates "sucesso" five words on.
+        let failing: Vec<&str> = index.cards[card]
+            .citations
+            .iter()
+            .filter(|piece| piece.keys.contains(fail))
+            .map(|piece| piece.text.as_str())
+            .collect();
+        assert_eq!(failing.len(), 1, "{failing:?}");
+        assert!(
+            failing[0].contains("nunca foi possível concluir"),
+            "{failing:?}"
+        );
+        // So a question about the failure leads with the quote that states it.
+        let answer = index.ask("mesmo com ajuda da huawei falhou?", None);
+        assert_eq!(answer.fact(), Some("huawei-engineers"));
+        let lead = answer.citations.first().map(|c| c.quote.as_str());
+        assert!(
+            lead.is_some_and(|q| q.contains("nunca foi possível")),
+            "{lead:?}"
         );
     }
 

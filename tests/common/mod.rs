@@ -113,6 +113,14 @@ pub fn evaluate(index: &Index, set: &[Labelled]) -> Figures {
                 };
                 if right && leads {
                     figures.lead_correct += 1;
+                } else if right {
+                    figures.misses.push(format!(
+                        "line {}: {:?} right card {} but leads with {:?} (wanted {lead:?})",
+                        item.line,
+                        item.question,
+                        facts.join("+"),
+                        first.map(|c| c.quote.as_str()).unwrap_or("nothing"),
+                    ));
                 }
             }
             if right {

@@ -2096,6 +2096,29 @@ mod tests {
     }
 
     #[test]
+    fn chat_slang_beside_a_question_never_sinks_its_answer() {
+        let index = shipped();
+        let slang = [
+            "rn", "tbh", "ngl", "fr", "deadass", "tldr", "bruh", "lol", "mds", "putz", "aff",
+            "porra", "uai", "oxe", "td", "mt", "qq", "fds", "vish", "kkkk", "né",
+        ];
+        for base in [
+            "pq o r2 atrasou",
+            "why was r2 delayed",
+            "quantas gpus o r1 usou",
+        ] {
+            let plain = index.ask(base, None);
+            let expected = plain.fact();
+            assert!(expected.is_some(), "{base}");
+            for word in slang {
+                for message in [format!("{base} {word}"), format!("{word} {base}")] {
+                    assert_eq!(index.ask(&message, None).fact(), expected, "{message}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_long_word_is_never_corrected_into_filler() {
         // "multa" (a fine) is one edit from the filler "malta" (pt-PT for "folks").
         let terms = shipped().query_terms("a deepseek levou multa por voltar pra nvidia");

@@ -214,6 +214,11 @@ struct CardProfile {
     answer_sentences: [Vec<PieceProfile>; 2],
 }
 
+/// Whether two words differ by two neighbouring letters swapped, and nothing else.
+fn is_transposition(word: &str, other: &str) -> bool {
+    strsim::osa_distance(word, other) == 1 && strsim::levenshtein(word, other) == 2
+}
+
 /// The keys of negation, success and failure, when the texts hold all three: a negated success
 /// is a failure.
 fn failure_keys(rule_key: impl Fn(Rule) -> Option<Key>) -> Option<[Key; 3]> {
@@ -1213,9 +1218,14 @@ impl Index {
                 continue;
             };
             match self.analyze(&corrected).into_iter().next() {
-                // A word of five letters or more that an edit turns into filler is more likely a
-                // word the index lacks ("multa", a fine) than misspelt filler ("malta"): it stays.
-                Some(fixed) if fixed.role == Role::Filler && term.surface.chars().count() >= 5 => {
+                // A word of five letters or more that a changed letter turns into filler is more
+                // likely a word the index lacks ("multa", a fine) than misspelt filler ("malta"):
+                // it stays. Two letters swapped are a slip of the fingers ("exaclty").
+                Some(fixed)
+                    if fixed.role == Role::Filler
+                        && term.surface.chars().count() >= 5
+                        && !is_transposition(&term.surface, &corrected) =>
+                {
                     read.push(term)
                 }
                 Some(fixed) => read.push(Term {
@@ -2116,6 +2126,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn swapped_letters_are_corrected_even_into_filler() {
+        assert!(is_transposition("exaclty", "exactly"));
+        assert!(!is_transposition("multa", "malta"));
+        let terms = shipped().query_terms("waht went wrogn with teh huawei chips exaclty");
+        assert!(
+            terms.iter().all(|t| t.surface != "exaclty"),
+            "a swap is a typo of the filler word 'exactly': {terms:?}"
+        );
+        let answer = shipped().ask("waht went wrogn with teh huawei chips exaclty", None);
+        assert_eq!(answer.fact(), Some("ascend-problems"));
     }
 
     #[test]

@@ -914,11 +914,11 @@ impl Index {
         if total <= 0.0 {
             return Vec::new();
         }
-        let mut best_fit = vec![(0.0f32, None); self.cards.len()];
-        let mut coverage = self.paraphrase_coverage(query, &weights);
-        // Only the paraphrases sharing a key with the question can fit it; in id order, as a
-        // scan would meet them, so ties go to the card's first paraphrase.
-        coverage.touched.sort_unstable();
+        // Each card's best fit, the language of the paraphrase that gives it, and its id: on a
+        // tie the card's first paraphrase wins, whatever order the postings met them in.
+        let mut best_fit = vec![(0.0f32, None, u32::MAX); self.cards.len()];
+        let coverage = self.paraphrase_coverage(query, &weights);
+        // Only the paraphrases sharing a key with the question can fit it.
         for &id in &coverage.touched {
             let paraphrase = &self.paraphrases[id as usize];
             let covered = coverage.covered_by[id as usize];
@@ -930,8 +930,8 @@ impl Index {
             let fit = self.tuning.coverage_weight * coverage
                 + (1.0 - self.tuning.coverage_weight) * precision;
             let slot = &mut best_fit[paraphrase.card];
-            if fit > slot.0 {
-                *slot = (fit, paraphrase.lang);
+            if fit > slot.0 || (fit == slot.0 && id < slot.2) {
+                *slot = (fit, paraphrase.lang, id);
             }
         }
         // What the question asks for is the same for every card.
@@ -965,7 +965,7 @@ impl Index {
                     covered += weight * term.factor * hit;
                 }
                 let card_coverage = covered / total;
-                let (fit, lang) = best_fit[i];
+                let (fit, lang, _) = best_fit[i];
                 // A card that shares only question words with the question is not about it.
                 let mut score = if about {
                     self.tuning.card_weight * card_coverage + (1.0 - self.tuning.card_weight) * fit

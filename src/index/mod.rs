@@ -1725,6 +1725,11 @@ fn merge_follow_ups(clauses: Vec<reader::Clause>) -> Vec<reader::Clause> {
     for clause in clauses {
         let words: Vec<&str> = clause.text.split_whitespace().collect();
         let opens_question = words.first().is_some_and(|w| is_clause_opener(w));
+        // "quem é o ceo? e o r2 atrasou mesmo?": a question joined by "and" asks something new,
+        // where "foi o governo americano?" offers an answer to the one before.
+        let joined = words
+            .first()
+            .is_some_and(|w| QUESTION_JOINERS.contains(&bare_word(w).as_str()));
         match merged.last_mut() {
             Some(previous)
                 if previous.asks
@@ -1732,6 +1737,7 @@ fn merge_follow_ups(clauses: Vec<reader::Clause>) -> Vec<reader::Clause> {
                     && ((!opens_question
                         && (words.len() <= FOLLOW_UP_WORDS
                             || (words.len() <= YES_NO_FOLLOW_UP_WORDS
+                                && !joined
                                 && opens_with_question_word(&previous.text))))
                         // "Quanto mais?", "Porquê?": a bare question word asks about what
                         // was just said.
@@ -2329,6 +2335,17 @@ mod tests {
             found[0].0.ends_with("bytedance? alibaba") || found[0].0.ends_with("bytedance alibaba"),
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn a_question_joined_by_and_asks_something_new() {
+        // "foi o governo americano?" offers an answer to "quem...?"; "e o r2 atrasou?" does not.
+        let found = kinds("quem é o ceo da deepseek? e o r2 atrasou mesmo?");
+        assert_eq!(found.len(), 2, "{found:?}");
+        let answer = shipped().ask("quem é o ceo da deepseek? e o r2 atrasou mesmo?", None);
+        assert_eq!(answer.fact(), Some("why-r2-delayed"));
+        let offered = kinds("quem chamou o H20 de inseguro? foi o governo americano?");
+        assert_eq!(offered.len(), 1, "{offered:?}");
     }
 
     #[test]

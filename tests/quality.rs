@@ -7,8 +7,8 @@ use citebot::text::{collapse_whitespace, fold};
 use citebot_testkit::sets::question_set;
 use common::{evaluate, shipped_index};
 
-const MIN_IN_SCOPE_ACCURACY: f64 = 0.95;
-const MIN_REFUSAL_RATE: f64 = 0.90;
+const MIN_IN_SCOPE_ACCURACY: f64 = 0.97;
+const MIN_REFUSAL_RATE: f64 = 0.94;
 
 /// The sets the constants are tuned on; the held-out sets are only measured.
 const DEV_SETS: [&str; 5] = [
@@ -92,10 +92,10 @@ fn dev_set_meets_the_quality_gate() {
         figures.lead_total >= 150,
         "the dev set's in-scope questions are annotated with the words that answer them"
     );
-    // Measured 133/157 = 0.847; the target of 0.93 is not reached (see README).
+    // Measured 137/157 = 0.873; the target of 0.93 is not reached (see README).
     assert!(
-        figures.lead_accuracy() >= 0.82,
-        "leading-quote accuracy {:.3} < 0.82",
+        figures.lead_accuracy() >= 0.85,
+        "leading-quote accuracy {:.3} < 0.85",
         figures.lead_accuracy()
     );
     assert!(
@@ -173,7 +173,7 @@ fn dev_set_covers_every_card_and_is_not_copied_from_them() {
 #[test]
 fn second_dev_set_is_measured() {
     let figures = measured("dev set 2", "devset2.tsv");
-    assert_no_collapse(&figures, 0.85, 0.80);
+    assert_no_collapse(&figures, 0.89, 0.87);
 }
 
 /// The third dev set: 165 messages written blind (the author read only the article) in the
@@ -188,7 +188,7 @@ fn chat_style_dev_set_meets_its_gate() {
         figures.in_scope >= 90 && figures.out_of_scope >= 60,
         "the set is too small"
     );
-    assert_gate(&figures, 0.66, 0.88, 0.08, 0.57);
+    assert_gate(&figures, 0.78, 0.86, 0.085, 0.68);
     assert!(
         figures.chat_correct + 1 >= figures.chat,
         "chit-chat {}/{}",
@@ -203,7 +203,7 @@ fn chat_style_dev_set_meets_its_gate() {
 #[test]
 fn persona_dev_set_is_measured() {
     let figures = measured("dev set 4", "devset4.tsv");
-    assert_no_collapse(&figures, 0.48, 0.90);
+    assert_no_collapse(&figures, 0.64, 0.90);
 }
 
 /// Written blind like the third dev set and never tuned on: only its figures are reported,
@@ -225,7 +225,7 @@ fn fifth_dev_set_meets_its_gate() {
         figures.in_scope >= 100 && figures.out_of_scope >= 60,
         "the set is too small"
     );
-    assert_gate(&figures, 0.66, 0.83, 0.13, 0.56);
+    assert_gate(&figures, 0.76, 0.86, 0.115, 0.71);
 }
 
 /// Written blind on 2026-11-30 by another author in four personas (90 messages, 40 out of

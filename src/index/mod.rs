@@ -840,7 +840,7 @@ impl Index {
                     ClauseKind::ChitChat
                 } else if !says_something {
                     ClauseKind::Empty
-                } else if asks || has_question_word {
+                } else if asks || has_question_word || opens_with_question_word(&text) {
                     ClauseKind::Question
                 } else {
                     ClauseKind::Statement
@@ -895,8 +895,16 @@ impl Index {
         let opens = |i: usize| {
             let folded = bare_word(words[i]);
             let after_comma = words[i - 1].ends_with([',', ':']);
+            // "alguém sabe me dizer se a deepseek ainda usa...": after asking to be told, "se"
+            // or "if" opens the question itself.
+            let asked_whether = i + 1 < words.len()
+                && WHETHER.contains(&bare_word(words[i - 1]).as_str())
+                && words[i.saturating_sub(4)..i - 1]
+                    .iter()
+                    .any(|w| ASKING_VERBS.contains(&bare_word(w).as_str()));
             STRONG_CLAUSE_OPENERS.contains(&folded.as_str())
                 || (after_comma && CLAUSE_OPENERS.contains(&folded.as_str()))
+                || asked_whether
         };
         match (PREAMBLE_MIN_WORDS..words.len().saturating_sub(1)).find(|&i| opens(i)) {
             Some(at) => vec![
@@ -1588,6 +1596,29 @@ const CLAUSE_OPENERS: &[&str] = &[
     "why", "when", "how", "what", "whats", "which", "who", "where", "porque", "porquê", "pq",
     "quando", "qnd", "qdo", "como", "qual", "quais", "quem", "onde", "oq", "quanto", "quantos",
     "quantas",
+];
+
+/// "If", "whether": after a verb of asking, the question begins after them.
+const WHETHER: &[&str] = &["se", "if", "whether"];
+
+/// Verbs that ask to be told something: "sabe (me dizer) se", "does anyone know if".
+const ASKING_VERBS: &[&str] = &[
+    "sabe",
+    "sabem",
+    "sabes",
+    "saber",
+    "dizer",
+    "diz",
+    "explicar",
+    "confirmar",
+    "know",
+    "knows",
+    "tell",
+    "wondering",
+    "wonder",
+    "confirm",
+    "check",
+    "curious",
 ];
 
 /// A word of a clause as the openers are listed: folded, without the punctuation around it.
@@ -2346,6 +2377,34 @@ mod tests {
         assert_eq!(answer.fact(), Some("why-r2-delayed"));
         let offered = kinds("quem chamou o H20 de inseguro? foi o governo americano?");
         assert_eq!(offered.len(), 1, "{offered:?}");
+    }
+
+    #[test]
+    fn a_long_message_is_read_from_where_it_asks() {
+        // After asking to be told, "se"/"if" opens the question; the preamble is context.
+        let message = "boa noite pessoal, to vendo muita gente comentando sobre isso no twitter e \
+                       fiquei curioso, alguém sabe me dizer se a deepseek ainda usa os chips da \
+                       huawei pra alguma coisa?";
+        let found = kinds(message);
+        let asked = found.iter().find(|(_, kind)| *kind == ClauseKind::Question);
+        assert!(
+            asked.is_some_and(|(text, _)| text.starts_with("a deepseek ainda usa")),
+            "{found:?}"
+        );
+        assert_eq!(shipped().ask(message, None).fact(), Some("back-to-nvidia"));
+        // A clause opening with a question word asks, question mark or not.
+        let found = kinds("so my take: china shot itself in the foot?? like what does the article say the cost is for chinese AI companies");
+        assert_eq!(
+            found.last().map(|(_, kind)| *kind),
+            Some(ClauseKind::Question),
+            "{found:?}"
+        );
+        // "Can someone explain, simply, ...": asking to be told is no topic.
+        let answer = shipped().ask(
+            "Alguém me consegue explicar, de forma simples, o que correu mal com os chips da Huawei?",
+            None,
+        );
+        assert_eq!(answer.fact(), Some("ascend-problems"));
     }
 
     #[test]

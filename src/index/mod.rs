@@ -2408,6 +2408,29 @@ mod tests {
     }
 
     #[test]
+    fn everyday_words_for_the_story_are_read() {
+        // Written for this test, not taken from any set: "dump", "short on", "pararem de",
+        // "você viu isso?", "q vergonha" each used to sink or misdirect the question.
+        for (message, card) in [
+            (
+                "yo quick q, is deepseek still using huawei stuff for anything or did they fully dump it",
+                "back-to-nvidia",
+            ),
+            (
+                "você viu isso? a china mandou as empresas pararem de comprar o h20?",
+                "avoid-h20",
+            ),
+            (
+                "mano q vergonha, nem os engenheiros da huawei conseguiram fazer o treino funcionar?",
+                "huawei-engineers",
+            ),
+            ("why are chinese companies short on nvidia gpus", "gpu-shortage"),
+        ] {
+            assert_eq!(shipped().ask(message, None).fact(), Some(card), "{message}");
+        }
+    }
+
+    #[test]
     fn thanks_and_questions_about_the_bot_are_chit_chat() {
         for message in [
             "thanks citebot, you helped a lot",

@@ -954,6 +954,12 @@ impl Index {
         };
         let asks_price = names(Rule::Price) || (asks_amount && names(Rule::Cost));
         let asks_money = query.iter().any(|t| self.names_rule(t, Rule::Money));
+        let exact_words: Vec<&str> = query
+            .iter()
+            .filter(|t| t.role == Role::Exact)
+            .map(|t| t.surface.as_str())
+            .collect();
+        let names_models = exact_words.iter().any(|w| code_family(w).is_some());
         let mut ranked: Vec<Ranked> = self
             .cards
             .iter()
@@ -985,14 +991,9 @@ impl Index {
                 }
                 // A card about other models than every one the question names ("when did
                 // nvidia launch the h20" is not about R2's launch).
-                let names_models = query
-                    .iter()
-                    .any(|t| t.role == Role::Exact && code_family(&t.surface).is_some());
                 let about_another = names_models
                     && !card.codes.is_empty()
-                    && !query
-                        .iter()
-                        .any(|t| t.role == Role::Exact && card.codes.contains(&t.surface));
+                    && !exact_words.iter().any(|w| card.codes.contains(*w));
                 if about_another {
                     score *= self.tuning.entity_conflict_factor;
                 }

@@ -7,15 +7,15 @@
 
 use super::keys::{Interner, Key, KeySet, KeyText, TermKeys};
 use super::{
-    analyze_with, answer_sentences, code_family, failure_keys, letter_counts, states_a_day_number,
-    states_a_number, CardProfile, HashMap, HashSet, Index, Paraphrase, PieceProfile, Role,
-    SentenceProfile, Term, Tuning, Vocabulary, WordMeaning,
+    analyze_tokens, answer_sentences, code_family, failure_keys, letter_counts, CardProfile,
+    HashMap, HashSet, Index, Paraphrase, PieceProfile, Role, SentenceProfile, Stated, Term, Tuning,
+    Vocabulary, WordMeaning,
 };
 use crate::answer::Lang;
 use crate::facts::FactCard;
 use crate::lexicon::{ConceptId, Lexicon, Rule};
 use crate::responses::Responses;
-use crate::text::{fold, stems};
+use crate::text::{fold, stems, tokenize};
 
 /// Turns validated responses into an [`Index`].
 pub struct IndexBuilder {
@@ -76,12 +76,19 @@ impl IndexBuilder {
     }
 
     fn analyze(&mut self, text: &str) -> Vec<Term> {
+        self.analyze_stated(text).0
+    }
+
+    /// [`Self::analyze`], and what the text states (a number, a day), from one tokenization.
+    fn analyze_stated(&mut self, text: &str) -> (Vec<Term>, Stated) {
+        let tokens = tokenize(text);
         let mut interning = Interning {
             lexicon: &self.responses.lexicon,
             keys: &mut self.keys,
             words: &mut self.words,
         };
-        analyze_with(&self.responses.lexicon, text, &mut interning)
+        let terms = analyze_tokens(&self.responses.lexicon, &tokens, &mut interning);
+        (terms, Stated::of(&tokens))
     }
 
     pub fn build(mut self) -> Index {
@@ -121,9 +128,8 @@ impl IndexBuilder {
         let span_key = self.rule_key(Rule::Span);
         let card_profiles: Vec<CardProfile> = analysed_cards
             .into_iter()
-            .zip(&cards)
-            .map(|((primary, fact), card)| {
-                CardProfile::new(primary, fact, card, &time_keys, [money_key, span_key])
+            .map(|(primary, fact)| {
+                CardProfile::new(primary, fact, &time_keys, [money_key, span_key])
             })
             .collect();
 
@@ -136,13 +142,17 @@ impl IndexBuilder {
         let mut sentences = Vec::with_capacity(sentence_texts.len());
         for (sentence, text) in sentence_texts.iter().enumerate() {
             let mut keys = KeySet::default();
-            let terms = self.analyze(text);
+            let (terms, stated) = self.analyze_stated(text);
             self.mark_failure(&terms, &mut keys);
             for term in terms {
                 keys.extend(&term.keys);
                 vocabulary.insert(term.surface);
             }
-            sentences.push(SentenceProfile { sentence, keys });
+            sentences.push(SentenceProfile {
+                sentence,
+                keys,
+                stated,
+            });
         }
         vocabulary.extend(self.responses.lexicon.words().map(str::to_string));
 
@@ -311,7 +321,7 @@ impl IndexBuilder {
         for (group, texts) in [(0, citations), (1, pt), (2, en)] {
             for text in texts {
                 let mut keys = KeySet::default();
-                let terms = self.analyze(&text);
+                let (terms, stated) = self.analyze_stated(&text);
                 self.mark_failure(&terms, &mut keys);
                 for term in terms {
                     if term.role == Role::Exact && code_family(&term.surface).is_some() {
@@ -320,17 +330,24 @@ impl IndexBuilder {
                     keys.extend(&term.keys);
                     vocabulary.insert(term.surface);
                 }
-                fact.pieces[group].push((text, keys));
+                fact.pieces[group].push(FactPiece { text, keys, stated });
             }
         }
         fact
     }
 }
 
+/// One quote (with its gloss) or answer sentence, analysed.
+pub(super) struct FactPiece {
+    text: String,
+    keys: KeySet,
+    stated: Stated,
+}
+
 /// A card's fact as analysed text: quotes, pt answer sentences, en answer sentences.
 #[derive(Default)]
 pub(super) struct CardFact {
-    pieces: [Vec<(String, KeySet)>; 3],
+    pieces: [Vec<FactPiece>; 3],
     codes: HashSet<String>,
 }
 
@@ -338,29 +355,25 @@ impl CardProfile {
     fn new(
         primary: KeySet,
         fact: CardFact,
-        card: &FactCard,
         time_keys: &[Key],
         [money_key, span_key]: [Option<Key>; 2],
     ) -> CardProfile {
         let mut secondary = KeySet::default();
-        for (_, keys) in fact.pieces.iter().flatten() {
-            secondary.union_with(keys);
+        for piece in fact.pieces.iter().flatten() {
+            secondary.union_with(&piece.keys);
         }
-        let states_number = [card.answer.en.as_str(), card.answer.pt.as_str()]
-            .into_iter()
-            .chain(card.citations.iter().map(|c| c.quote.as_str()))
-            .any(states_a_number);
+        let states_number = fact.pieces.iter().flatten().any(|p| p.stated.number);
         let states_time = time_keys.iter().any(|k| secondary.contains(*k));
         let states_money = money_key.is_some_and(|k| secondary.contains(k));
         let states_span = span_key.is_some_and(|k| secondary.contains(k));
-        let states_day = fact.pieces.iter().flatten().any(|(text, keys)| {
-            states_a_day_number(text) && time_keys.iter().any(|k| keys.contains(*k))
+        let states_day = fact.pieces.iter().flatten().any(|piece| {
+            piece.stated.day_number && time_keys.iter().any(|k| piece.keys.contains(*k))
         });
         let [citations, pt, en] = fact.pieces.map(|pieces| {
             pieces
                 .into_iter()
-                .map(|(text, keys)| PieceProfile {
-                    states_number: states_a_number(&text),
+                .map(|FactPiece { text, keys, stated }| PieceProfile {
+                    states_number: stated.number,
                     states_time: time_keys.iter().any(|k| keys.contains(*k)),
                     keys,
                     text,

@@ -31,7 +31,7 @@ use crate::lexicon::{ConceptId, Lexicon, Rule};
 use crate::reader;
 use crate::responses::Responses;
 use crate::text::{
-    fold, is_common_word, is_stopword, laughter, stems, stopword_lang, tokenize, TokenKind,
+    fold, is_common_word, is_stopword, laughter, stems, stopword_lang, tokenize, Token, TokenKind,
 };
 
 mod builder;
@@ -229,29 +229,41 @@ fn failure_keys(rule_key: impl Fn(Rule) -> Option<Key>) -> Option<[Key; 3]> {
     ])
 }
 
-/// Whether a text holds a number that can be a day of a month ("15", "15th", "1º"); with a
-/// time word beside it, it dates something to the day.
-fn states_a_day_number(text: &str) -> bool {
-    let tokens = tokenize(text);
-    tokens.iter().enumerate().any(|(i, t)| {
-        let digits = t.text.trim_end_matches(|c: char| !c.is_ascii_digit());
-        let suffix = &t.text[digits.len()..];
-        // "15%" is a share, not the 15th.
-        let percent = tokens.get(i + 1).is_some_and(|next| next.text == "%");
-        t.kind == TokenKind::Exact
-            && !percent
-            && matches!(suffix, "" | "st" | "nd" | "rd" | "th" | "o" | "º")
-            && digits
-                .parse::<u32>()
-                .is_ok_and(|day| (1..=31).contains(&day))
-    })
+/// What a piece of text states that some kinds of answer need, read from its tokens once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Stated {
+    /// A quantity: a number or a percentage, not a model code ("R2", "H20").
+    number: bool,
+    /// A number that can be a day of a month ("15", "15th", "1º"); with a time word beside it,
+    /// it dates something to the day.
+    day_number: bool,
 }
 
-/// Whether a text states a quantity: a number or a percentage, not a model code ("R2", "H20").
-fn states_a_number(text: &str) -> bool {
-    tokenize(text)
-        .iter()
-        .any(|t| t.kind == TokenKind::Exact && code_family(&t.text).is_none() && t.text != "$")
+impl Stated {
+    fn of(tokens: &[Token]) -> Stated {
+        let exact = |t: &Token| t.kind == TokenKind::Exact;
+        let number = tokens
+            .iter()
+            .any(|t| exact(t) && code_family(&t.text).is_none() && t.text != "$");
+        let day_number = tokens.iter().enumerate().any(|(i, t)| {
+            let digits = t.text.trim_end_matches(|c: char| !c.is_ascii_digit());
+            let suffix = &t.text[digits.len()..];
+            // "15%" is a share, not the 15th.
+            let percent = tokens.get(i + 1).is_some_and(|next| next.text == "%");
+            exact(t)
+                && !percent
+                && matches!(suffix, "" | "st" | "nd" | "rd" | "th" | "o" | "º")
+                && digits
+                    .parse::<u32>()
+                    .is_ok_and(|day| (1..=31).contains(&day))
+        });
+        Stated { number, day_number }
+    }
+
+    #[cfg(test)]
+    fn of_text(text: &str) -> Stated {
+        Stated::of(&tokenize(text))
+    }
 }
 
 /// The family of a model code: its leading letters (`r` for `r1`/`r2`, `h` for `h20`/`h800`).
@@ -268,6 +280,7 @@ fn code_family(code: &str) -> Option<&str> {
 struct SentenceProfile {
     sentence: usize,
     keys: KeySet,
+    stated: Stated,
 }
 
 /// How much of a question each paraphrase holds, and which paraphrases hold any of it (in the
@@ -1092,21 +1105,17 @@ impl Index {
     /// "when"; "who" and "where" are never answered by a bare sentence, which may name none.
     fn passage_can_answer(&self, sentence: usize, query: &[Term]) -> bool {
         let profile = &self.sentences[sentence];
-        let text = self
-            .responses
-            .article
-            .sentence_text(&self.responses.article.sentences[sentence]);
         query
             .iter()
             .filter(|t| t.role == Role::QuestionWord)
             .all(|term| {
                 let states_time = self.time_keys.iter().any(|k| profile.keys.contains(*k));
                 if self.asks_kind(term, AnswerKind::Amount) {
-                    states_a_number(text)
+                    profile.stated.number
                 } else if self.asks_kind(term, AnswerKind::When) {
                     states_time
                 } else if self.asks_kind(term, AnswerKind::Day) {
-                    states_time && states_a_day_number(text)
+                    states_time && profile.stated.day_number
                 } else if self.asks_kind(term, AnswerKind::Duration) {
                     self.rule_key(Rule::Span)
                         .is_some_and(|k| profile.keys.contains(k))
@@ -1437,7 +1446,15 @@ impl Vocabulary for Lookup<'_> {
 
 /// Shared analysis: phrases and words to concepts, stop words out, other words to stems.
 fn analyze_with(lexicon: &Lexicon, text: &str, vocabulary: &mut dyn Vocabulary) -> Vec<Term> {
-    let tokens = tokenize(text);
+    analyze_tokens(lexicon, &tokenize(text), vocabulary)
+}
+
+/// [`analyze_with`] over text already tokenized, for callers that read the tokens too.
+fn analyze_tokens(
+    lexicon: &Lexicon,
+    tokens: &[Token],
+    vocabulary: &mut dyn Vocabulary,
+) -> Vec<Term> {
     let mut terms = Vec::with_capacity(tokens.len());
     let mut joined = String::new();
     let mut i = 0;
@@ -2015,10 +2032,10 @@ mod tests {
 
     #[test]
     fn a_day_is_asked_only_of_a_fact_that_states_one() {
-        assert!(states_a_day_number("a 15 de maio"));
-        assert!(states_a_day_number("on May 3rd"));
-        assert!(!states_a_day_number("em troca de 15% das receitas"));
-        assert!(!states_a_day_number("2.048 GPUs H800"));
+        assert!(Stated::of_text("a 15 de maio").day_number);
+        assert!(Stated::of_text("on May 3rd").day_number);
+        assert!(!Stated::of_text("em troca de 15% das receitas").day_number);
+        assert!(!Stated::of_text("2.048 GPUs H800").day_number);
         let index = shipped();
         // No card dates anything to the day: R2's card says May, then "the coming weeks".
         assert!(index.cards.iter().all(|card| !card.states_day));

@@ -9,7 +9,6 @@
 /// Hash maps keyed by words and keys: foldhash (seeded per process) instead of SipHash, which was
 /// the largest single cost of building the index.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -166,10 +165,10 @@ pub struct Lexicon {
     phrases: HashMap<String, ConceptHit>,
     /// Folded single words to concepts: most lookups are of one word, by `&str`.
     singles: HashMap<String, ConceptHit>,
-    longest_phrase: usize,
-    /// First words of the phrases of two or more words: most words start none, and skip the
-    /// phrase lookups.
-    phrase_starts: HashSet<String>,
+    /// First words of the phrases of two or more words, with the most words a phrase from each
+    /// holds: most words start none and skip the phrase lookups, the rest try only the lengths
+    /// that can match.
+    phrase_starts: HashMap<String, usize>,
     by_stem_pt: HashMap<String, ConceptId>,
     by_stem_en: HashMap<String, ConceptId>,
     /// The concept of each [`Rule`], in [`Rule::ALL`]'s order.
@@ -248,9 +247,9 @@ impl Lexicon {
                                 .or_insert(Some(id));
                         }
                     }
-                    lexicon.longest_phrase = lexicon.longest_phrase.max(tokens.len());
                     if tokens.len() > 1 {
-                        lexicon.phrase_starts.insert(tokens[0].clone());
+                        let longest = lexicon.phrase_starts.entry(tokens[0].clone()).or_default();
+                        *longest = (*longest).max(tokens.len());
                     }
                     let hit = ConceptHit { concept: id, lang };
                     match tokens.as_slice() {
@@ -384,13 +383,10 @@ impl Lexicon {
         self.time_words.iter().map(|id| self.concept_name(*id))
     }
 
-    /// Whether a phrase of two or more words starts with this word.
-    pub fn starts_phrase(&self, word: &str) -> bool {
-        self.phrase_starts.contains(word)
-    }
-
-    pub fn longest_phrase(&self) -> usize {
-        self.longest_phrase
+    /// How many words the longest phrase starting with this word holds, if a phrase of two or
+    /// more words does.
+    pub fn longest_phrase_from(&self, word: &str) -> Option<usize> {
+        self.phrase_starts.get(word).copied()
     }
 
     /// An exact phrase (one or more folded tokens).

@@ -54,7 +54,11 @@ pub struct Token {
 /// Splits folded text into tokens. Digits joined by `.` or `,` become one number ("50.000" ->
 /// "50000"), so both decimal conventions meet; `%` is a token of its own.
 pub fn tokenize(text: &str) -> Vec<Token> {
-    let folded = fold(text);
+    tokenize_folded(&fold(text))
+}
+
+/// [`tokenize`] for text already passed through [`fold`].
+pub fn tokenize_folded(folded: &str) -> Vec<Token> {
     let bytes = folded.as_bytes();
     let mut tokens = Vec::with_capacity(folded.len() / 5);
     let mut current = String::with_capacity(16);
@@ -112,17 +116,18 @@ pub fn tokenize(text: &str) -> Vec<Token> {
     }
     flush(&mut current, &mut has_digit, &mut tokens);
     // "50 mil" and "50 thousand" are how people write 50.000.
-    let mut merged: Vec<Token> = Vec::with_capacity(tokens.len());
-    for token in tokens {
-        let thousands = matches!(token.text.as_str(), "mil" | "thousand");
-        match merged.last_mut() {
-            Some(previous) if thousands && previous.text.chars().all(|c| c.is_ascii_digit()) => {
-                previous.text.push_str("000");
-            }
-            _ => merged.push(token),
+    let mut kept = 0;
+    for read in 0..tokens.len() {
+        let thousands = matches!(tokens[read].text.as_str(), "mil" | "thousand");
+        if thousands && kept > 0 && tokens[kept - 1].text.chars().all(|c| c.is_ascii_digit()) {
+            tokens[kept - 1].text.push_str("000");
+            continue;
         }
+        tokens.swap(kept, read);
+        kept += 1;
     }
-    merged
+    tokens.truncate(kept);
+    tokens
 }
 
 /// Snowball stems of a folded word in both languages, so a question need not be

@@ -15,7 +15,7 @@ use crate::answer::Lang;
 use crate::facts::FactCard;
 use crate::lexicon::{ConceptId, Lexicon, Rule};
 use crate::responses::Responses;
-use crate::text::{fold, stems, tokenize};
+use crate::text::{fold, stems, tokenize_folded};
 
 /// Turns validated responses into an [`Index`].
 pub struct IndexBuilder {
@@ -75,13 +75,15 @@ impl IndexBuilder {
         self
     }
 
-    fn analyze(&mut self, text: &str) -> Vec<Term> {
-        self.analyze_stated(text).0
+    /// A text's terms, every key met interned, and what the text states (a number, a day), from
+    /// one tokenization.
+    fn analyze_stated(&mut self, text: &str) -> (Vec<Term>, Stated) {
+        self.analyze_folded(&fold(text))
     }
 
-    /// [`Self::analyze`], and what the text states (a number, a day), from one tokenization.
-    fn analyze_stated(&mut self, text: &str) -> (Vec<Term>, Stated) {
-        let tokens = tokenize(text);
+    /// [`Self::analyze_stated`] for text already passed through [`fold`].
+    fn analyze_folded(&mut self, folded: &str) -> (Vec<Term>, Stated) {
+        let tokens = tokenize_folded(folded);
         let mut interning = Interning {
             lexicon: &self.responses.lexicon,
             keys: &mut self.keys,
@@ -271,10 +273,14 @@ impl IndexBuilder {
         let mut primary = KeySet::default();
         let mut paraphrases = Vec::with_capacity(texts.len());
         for (lang, text, is_question) in texts {
-            let terms = self.analyze(&text);
+            let folded = fold(&text);
+            let (terms, _) = self.analyze_folded(&folded);
             for term in &terms {
                 if let Some(lang) = lang {
-                    let entry = seen_lang.entry(term.surface.clone()).or_default();
+                    let entry = match seen_lang.get_mut(&term.surface) {
+                        Some(entry) => entry,
+                        None => seen_lang.entry(term.surface.clone()).or_default(),
+                    };
                     match lang {
                         Lang::Pt => entry.0 = true,
                         Lang::En => entry.1 = true,
@@ -289,7 +295,7 @@ impl IndexBuilder {
             }
             paraphrases.push(Paraphrase {
                 card: card_index,
-                folded: fold(&text),
+                folded,
                 text,
                 is_question,
                 lang,

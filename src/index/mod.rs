@@ -1457,30 +1457,34 @@ fn analyze_tokens(
 ) -> Vec<Term> {
     let mut terms = Vec::with_capacity(tokens.len());
     let mut joined = String::new();
+    // Where each prefix of `joined` ends: `ends[n]` after n tokens.
+    let mut ends: Vec<usize> = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
-        // Longest phrase first; only a word that starts one is looked up as a phrase.
-        let phrase = if lexicon.starts_phrase(&tokens[i].text) {
-            let longest = lexicon.longest_phrase().min(tokens.len() - i);
-            (2..=longest).rev().find_map(|n| {
-                joined.clear();
-                for (k, token) in tokens[i..i + n].iter().enumerate() {
-                    if k > 0 {
-                        joined.push(' ');
-                    }
-                    joined.push_str(&token.text);
+        // Longest phrase first; only a word that starts one is looked up as a phrase, and only
+        // as long as the phrases it starts.
+        let phrase = if let Some(longest) = lexicon.longest_phrase_from(&tokens[i].text) {
+            let longest = longest.min(tokens.len() - i);
+            joined.clear();
+            ends.clear();
+            ends.push(0);
+            for (k, token) in tokens[i..i + longest].iter().enumerate() {
+                if k > 0 {
+                    joined.push(' ');
                 }
-                lexicon.phrase_joined(&joined).map(|hit| (n, hit))
+                joined.push_str(&token.text);
+                ends.push(joined.len());
+            }
+            (2..=longest).rev().find_map(|n| {
+                lexicon
+                    .phrase_joined(&joined[..ends[n]])
+                    .map(|hit| (n, hit))
             })
         } else {
             None
         };
         if let Some((n, hit)) = phrase {
-            let surface = tokens[i..i + n]
-                .iter()
-                .map(|t| t.text.as_str())
-                .collect::<Vec<_>>()
-                .join(" ");
+            let surface = joined[..ends[n]].to_string();
             terms.push(Term {
                 keys: vocabulary.concept(hit.concept),
                 factor: 1.0,

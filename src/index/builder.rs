@@ -15,7 +15,7 @@ use crate::answer::Lang;
 use crate::facts::FactCard;
 use crate::lexicon::{ConceptId, Lexicon, Rule};
 use crate::responses::Responses;
-use crate::text::{fold, stems, tokenize_folded};
+use crate::text::{fold, stems, tokenize_folded, Token};
 
 /// Turns validated responses into an [`Index`].
 pub struct IndexBuilder {
@@ -78,19 +78,18 @@ impl IndexBuilder {
     /// A text's terms, every key met interned, and what the text states (a number, a day), from
     /// one tokenization.
     fn analyze_stated(&mut self, text: &str) -> (Vec<Term>, Stated) {
-        self.analyze_folded(&fold(text))
+        let mut tokens = tokenize_folded(&fold(text));
+        let stated = Stated::of(&tokens);
+        (self.analyze_tokens(&mut tokens), stated)
     }
 
-    /// [`Self::analyze_stated`] for text already passed through [`fold`].
-    fn analyze_folded(&mut self, folded: &str) -> (Vec<Term>, Stated) {
-        let tokens = tokenize_folded(folded);
+    fn analyze_tokens(&mut self, tokens: &mut [Token]) -> Vec<Term> {
         let mut interning = Interning {
             lexicon: &self.responses.lexicon,
             keys: &mut self.keys,
             words: &mut self.words,
         };
-        let terms = analyze_tokens(&self.responses.lexicon, &tokens, &mut interning);
-        (terms, Stated::of(&tokens))
+        analyze_tokens(&self.responses.lexicon, tokens, &mut interning)
     }
 
     pub fn build(mut self) -> Index {
@@ -186,7 +185,8 @@ impl IndexBuilder {
             by_length[len].push((word, counts));
         }
         for bucket in &mut by_length {
-            bucket.sort();
+            // The words are distinct, so their order is the same as a stable sort's.
+            bucket.sort_unstable();
         }
         let word_lang = seen_lang
             .into_iter()
@@ -274,7 +274,7 @@ impl IndexBuilder {
         let mut paraphrases = Vec::with_capacity(texts.len());
         for (lang, text, is_question) in texts {
             let folded = fold(&text);
-            let (terms, _) = self.analyze_folded(&folded);
+            let terms = self.analyze_tokens(&mut tokenize_folded(&folded));
             for term in &terms {
                 if let Some(lang) = lang {
                     let entry = match seen_lang.get_mut(&term.surface) {

@@ -1446,13 +1446,14 @@ impl Vocabulary for Lookup<'_> {
 
 /// Shared analysis: phrases and words to concepts, stop words out, other words to stems.
 fn analyze_with(lexicon: &Lexicon, text: &str, vocabulary: &mut dyn Vocabulary) -> Vec<Term> {
-    analyze_tokens(lexicon, &tokenize(text), vocabulary)
+    analyze_tokens(lexicon, &mut tokenize(text), vocabulary)
 }
 
-/// [`analyze_with`] over text already tokenized, for callers that read the tokens too.
+/// [`analyze_with`] over text already tokenized, for callers that read the tokens too. Each
+/// token's text moves into its term.
 fn analyze_tokens(
     lexicon: &Lexicon,
-    tokens: &[Token],
+    tokens: &mut [Token],
     vocabulary: &mut dyn Vocabulary,
 ) -> Vec<Term> {
     let mut terms = Vec::with_capacity(tokens.len());
@@ -1496,7 +1497,7 @@ fn analyze_tokens(
             i += n;
             continue;
         }
-        let token = &tokens[i];
+        let token = &mut tokens[i];
         i += 1;
         let listed = lexicon
             .single(&token.text)
@@ -1510,7 +1511,7 @@ fn analyze_tokens(
             terms.push(Term {
                 keys,
                 factor: 1.0,
-                surface: token.text.clone(),
+                surface: std::mem::take(&mut token.text),
                 kind: TokenKind::Exact,
                 role,
                 listed: listed.is_some(),
@@ -1535,7 +1536,7 @@ fn analyze_tokens(
         terms.push(Term {
             keys,
             factor: 1.0,
-            surface: token.text.clone(),
+            surface: std::mem::take(&mut token.text),
             kind: TokenKind::Word,
             role,
             listed,

@@ -525,21 +525,34 @@ const EN_STOPWORDS: &[&str] = &[
 
 /// The stop-word lists as (language, word) pairs, folded. Exposed for language evidence.
 pub fn stopword_lang(word: &str) -> Option<Lang> {
-    static SETS: OnceLock<(
-        std::collections::HashSet<String>,
-        std::collections::HashSet<String>,
-    )> = OnceLock::new();
-    let (pt, en) = SETS.get_or_init(|| {
-        (
-            PT_STOPWORDS.iter().map(|w| fold(w)).collect(),
-            EN_STOPWORDS.iter().map(|w| fold(w)).collect(),
-        )
-    });
+    let (pt, en) = stopword_sets();
     match (pt.contains(word), en.contains(word)) {
         (true, false) => Some(Lang::Pt),
         (false, true) => Some(Lang::En),
         _ => None,
     }
+}
+
+/// Whether the folded word is a function word of this language (it may be one of the other too).
+pub fn is_stopword_in(lang: Lang, word: &str) -> bool {
+    let (pt, en) = stopword_sets();
+    match lang {
+        Lang::Pt => pt.contains(word),
+        Lang::En => en.contains(word),
+    }
+}
+
+type StopwordSet = std::collections::HashSet<String>;
+
+/// Each language's function words, folded.
+fn stopword_sets() -> &'static (StopwordSet, StopwordSet) {
+    static SETS: OnceLock<(StopwordSet, StopwordSet)> = OnceLock::new();
+    SETS.get_or_init(|| {
+        (
+            PT_STOPWORDS.iter().map(|w| fold(w)).collect(),
+            EN_STOPWORDS.iter().map(|w| fold(w)).collect(),
+        )
+    })
 }
 
 /// True when the folded word carries no meaning for matching.

@@ -27,11 +27,12 @@ use crate::answer::{
     Matched,
 };
 use crate::facts::FactCard;
-use crate::lexicon::{ConceptId, Lexicon, Rule};
+use crate::lexicon::{ConceptHit, ConceptId, Lexicon, Rule};
 use crate::reader;
 use crate::responses::Responses;
 use crate::text::{
-    fold, is_common_word, is_stopword, laughter, stems, stopword_lang, tokenize, Token, TokenKind,
+    fold, is_common_word, is_stopword, is_stopword_in, laughter, stems, stopword_lang, tokenize,
+    Token, TokenKind,
 };
 
 mod builder;
@@ -1457,6 +1458,7 @@ fn analyze_tokens(
     vocabulary: &mut dyn Vocabulary,
 ) -> Vec<Term> {
     let mut terms = Vec::with_capacity(tokens.len());
+    let text_lang = function_word_lang(tokens);
     let mut joined = String::new();
     // Where each prefix of `joined` ends: `ends[n]` after n tokens.
     let mut ends: Vec<usize> = Vec::new();
@@ -1502,6 +1504,7 @@ fn analyze_tokens(
         let listed = lexicon
             .single(&token.text)
             .or_else(|| laughter(&token.text).and_then(|form| lexicon.single(form)))
+            .filter(|hit| !is_other_languages_function_word(hit, &token.text, text_lang))
             .map(|hit| hit.concept);
         if token.kind == TokenKind::Exact {
             let (keys, role) = match listed {
@@ -1543,6 +1546,33 @@ fn analyze_tokens(
         });
     }
     terms
+}
+
+/// The language a text's function words point to, if they clearly do.
+fn function_word_lang(tokens: &[Token]) -> Option<Lang> {
+    let (mut pt, mut en) = (0, 0);
+    for token in tokens {
+        match stopword_lang(&token.text) {
+            Some(Lang::Pt) => pt += 1,
+            Some(Lang::En) => en += 1,
+            None => {}
+        }
+    }
+    match pt.cmp(&en) {
+        std::cmp::Ordering::Greater => Some(Lang::Pt),
+        std::cmp::Ordering::Less => Some(Lang::En),
+        std::cmp::Ordering::Equal => None,
+    }
+}
+
+/// Whether a word the lexicon lists for one language is, in a text written in the other, that
+/// language's function word: "no" is a negation in English and "in the" in Portuguese ("usasse no
+/// R2"), "ai" is AI in English and "there" in Portuguese ("e aí").
+fn is_other_languages_function_word(hit: &ConceptHit, word: &str, text_lang: Option<Lang>) -> bool {
+    match (hit.lang, text_lang) {
+        (Some(listed), Some(text)) if listed != text => is_stopword_in(text, word),
+        _ => false,
+    }
 }
 
 /// A word's letters, for cheap bounds on its edit distance to another word: one edit changes the
@@ -2451,6 +2481,29 @@ mod tests {
         ] {
             assert_eq!(shipped().ask(message, None).fact(), Some(card), "{message}");
         }
+    }
+
+    #[test]
+    fn a_word_listed_for_one_language_is_a_function_word_in_a_text_of_the_other() {
+        let index = shipped();
+        let key = |concept: &str| {
+            let id = index
+                .responses
+                .lexicon
+                .concept(concept)
+                .expect("shipped concept");
+            index.keys.get(KeyText::Concept(id)).expect("interned")
+        };
+        let holds = |text: &str, key: Key| index.analyze(text).iter().any(|t| t.keys.contains(key));
+        let (negation, ai) = (key("negation"), key("ai"));
+        // Portuguese "no" is "in the", "aí" is "there"; in English they are a negation and AI.
+        assert!(!holds(
+            "o que queriam que a deepseek usasse no r2",
+            negation
+        ));
+        assert!(!holds("e aí, a huawei ajudou a deepseek?", ai));
+        assert!(holds("so no nvidia chips for the r2?", negation));
+        assert!(holds("why do the ai labs want nvidia", ai));
     }
 
     #[test]

@@ -523,49 +523,45 @@ const EN_STOPWORDS: &[&str] = &[
     "one",
 ];
 
-/// The stop-word lists as (language, word) pairs, folded. Exposed for language evidence.
+/// The language this folded word is a function word of, when it is one of exactly one.
 pub fn stopword_lang(word: &str) -> Option<Lang> {
-    let (pt, en) = stopword_sets();
-    match (pt.contains(word), en.contains(word)) {
-        (true, false) => Some(Lang::Pt),
-        (false, true) => Some(Lang::En),
+    match stopword_langs(word) {
+        Some((true, false)) => Some(Lang::Pt),
+        Some((false, true)) => Some(Lang::En),
         _ => None,
     }
 }
 
 /// Whether the folded word is a function word of this language (it may be one of the other too).
 pub fn is_stopword_in(lang: Lang, word: &str) -> bool {
-    let (pt, en) = stopword_sets();
-    match lang {
-        Lang::Pt => pt.contains(word),
-        Lang::En => en.contains(word),
-    }
-}
-
-type StopwordSet = std::collections::HashSet<String>;
-
-/// Each language's function words, folded.
-fn stopword_sets() -> &'static (StopwordSet, StopwordSet) {
-    static SETS: OnceLock<(StopwordSet, StopwordSet)> = OnceLock::new();
-    SETS.get_or_init(|| {
-        (
-            PT_STOPWORDS.iter().map(|w| fold(w)).collect(),
-            EN_STOPWORDS.iter().map(|w| fold(w)).collect(),
-        )
+    stopword_langs(word).is_some_and(|(pt, en)| match lang {
+        Lang::Pt => pt,
+        Lang::En => en,
     })
 }
 
 /// True when the folded word carries no meaning for matching.
 pub fn is_stopword(word: &str) -> bool {
-    static SET: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
-    SET.get_or_init(|| {
-        PT_STOPWORDS
-            .iter()
-            .chain(EN_STOPWORDS)
-            .map(|w| fold(w))
-            .collect()
-    })
-    .contains(word)
+    stopword_langs(word).is_some()
+}
+
+/// Whether the folded word is a Portuguese and an English function word; `None` if neither.
+fn stopword_langs(word: &str) -> Option<(bool, bool)> {
+    type Table = std::collections::HashMap<String, (bool, bool), foldhash::fast::FixedState>;
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE
+        .get_or_init(|| {
+            let mut table = Table::default();
+            for word in PT_STOPWORDS {
+                table.entry(fold(word)).or_default().0 = true;
+            }
+            for word in EN_STOPWORDS {
+                table.entry(fold(word)).or_default().1 = true;
+            }
+            table
+        })
+        .get(word)
+        .copied()
 }
 
 /// Laughter of any length, as the one form a word list can hold: "kkkkkkkk" -> "kk",

@@ -1499,13 +1499,14 @@ fn analyze_tokens(
             i += n;
             continue;
         }
+        let word = tokens[i].text.as_str();
+        let listed = lexicon
+            .single(word)
+            .or_else(|| laughter(word).and_then(|form| lexicon.single(form)))
+            .filter(|hit| !is_other_languages_function_word(hit, word, text_lang))
+            .map(|hit| hit.concept);
         let token = &mut tokens[i];
         i += 1;
-        let listed = lexicon
-            .single(&token.text)
-            .or_else(|| laughter(&token.text).and_then(|form| lexicon.single(form)))
-            .filter(|hit| !is_other_languages_function_word(hit, &token.text, text_lang))
-            .map(|hit| hit.concept);
         if token.kind == TokenKind::Exact {
             let (keys, role) = match listed {
                 Some(concept) => (vocabulary.concept(concept), concept_role(lexicon, concept)),

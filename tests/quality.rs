@@ -11,12 +11,13 @@ const MIN_IN_SCOPE_ACCURACY: f64 = 0.97;
 const MIN_REFUSAL_RATE: f64 = 0.94;
 
 /// The sets the constants are tuned on; the held-out sets are only measured.
-const DEV_SETS: [&str; 5] = [
+const DEV_SETS: [&str; 6] = [
     "devset.tsv",
     "devset2.tsv",
     "devset3.tsv",
     "devset4.tsv",
     "devset5.tsv",
+    "devset6.tsv",
 ];
 
 fn report(name: &str, figures: &common::Figures) {
@@ -226,6 +227,20 @@ fn fifth_dev_set_meets_its_gate() {
         "the set is too small"
     );
     assert_gate(&figures, 0.76, 0.86, 0.115, 0.71);
+}
+
+/// Written blind on 2026-11-30 by a new author who read only the article: 160 messages in chat
+/// styles, 66 of them out of scope or small talk, 12 asking two things. Untouched (at d7f521d) it
+/// scored 68/97 = 0.701 in scope, 54/63 = 0.857 refused, 23 wrong (0.144), leading quote 57/94 =
+/// 0.606, small talk 4/7; it is used for the reader after that.
+#[test]
+fn sixth_dev_set_meets_its_gate() {
+    let figures = measured("dev set 6", "devset6.tsv");
+    assert!(
+        figures.in_scope >= 90 && figures.out_of_scope >= 55,
+        "the set is too small"
+    );
+    assert_no_collapse(&figures, 0.0, 0.0);
 }
 
 /// Written blind on 2026-11-30 by another author in four personas (90 messages, 40 out of

@@ -605,6 +605,74 @@ pub fn is_common_word(word: &str) -> bool {
     .contains(word)
 }
 
+/// The infinitives a Portuguese verb form may come from, most likely first: "usasse" ->
+/// "usar", "queriam" -> "querer"/"querir". Snowball strips these endings only after a long enough
+/// root, so the short verbs chat uses most ("usasse", "deram") keep forms no card has; reading
+/// them back to the infinitive lets the index's own stem of the verb match.
+pub fn pt_infinitives(word: &str) -> Vec<String> {
+    // Inflectional endings of the three conjugations, longest first within each ending's length,
+    // with the infinitive endings they can come from.
+    const ENDINGS: &[(&str, &[&str])] = &[
+        ("ássemos", &["ar"]),
+        ("assemos", &["ar"]),
+        ("éssemos", &["er"]),
+        ("essemos", &["er"]),
+        ("íssemos", &["ir"]),
+        ("issemos", &["ir"]),
+        ("assem", &["ar"]),
+        ("essem", &["er"]),
+        ("issem", &["ir"]),
+        ("ariam", &["ar"]),
+        ("eriam", &["er"]),
+        ("iriam", &["ir"]),
+        ("asse", &["ar"]),
+        ("esse", &["er"]),
+        ("isse", &["ir"]),
+        ("aria", &["ar"]),
+        ("eria", &["er"]),
+        ("iria", &["ir"]),
+        ("aram", &["ar"]),
+        ("eram", &["er"]),
+        ("iram", &["ir"]),
+        ("avam", &["ar"]),
+        ("ando", &["ar"]),
+        ("endo", &["er"]),
+        ("indo", &["ir"]),
+        ("ados", &["ar"]),
+        ("adas", &["ar"]),
+        ("idos", &["er", "ir"]),
+        ("idas", &["er", "ir"]),
+        ("iam", &["er", "ir"]),
+        ("ava", &["ar"]),
+        ("ado", &["ar"]),
+        ("ada", &["ar"]),
+        ("ido", &["er", "ir"]),
+        ("ida", &["er", "ir"]),
+        ("ou", &["ar"]),
+        ("eu", &["er"]),
+        ("iu", &["ir"]),
+        ("ia", &["er", "ir"]),
+        ("am", &["ar"]),
+        ("em", &["er", "ar"]),
+    ];
+    let mut infinitives = Vec::new();
+    for (ending, sources) in ENDINGS {
+        let Some(root) = word.strip_suffix(ending) else {
+            continue;
+        };
+        if root.chars().count() < 2 {
+            continue;
+        }
+        for source in *sources {
+            let infinitive = format!("{root}{source}");
+            if infinitive != word && !infinitives.contains(&infinitive) {
+                infinitives.push(infinitive);
+            }
+        }
+    }
+    infinitives
+}
+
 /// Collapses every run of whitespace to one space; used to compare quotes with the article.
 pub fn collapse_whitespace(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -616,6 +684,18 @@ mod tests {
 
     fn texts(tokens: &[Token]) -> Vec<&str> {
         tokens.iter().map(|t| t.text.as_str()).collect()
+    }
+
+    #[test]
+    fn a_portuguese_verb_form_reads_back_to_its_infinitive() {
+        assert_eq!(pt_infinitives("usasse"), ["usar"]);
+        // The longest ending is read first.
+        assert_eq!(pt_infinitives("usassem")[0], "usar");
+        assert!(pt_infinitives("queriam").contains(&"querer".to_string()));
+        assert_eq!(pt_infinitives("trocou"), ["trocar"]);
+        // A root of one letter is no verb's.
+        assert!(pt_infinitives("deu").is_empty());
+        assert!(pt_infinitives("nvidia").iter().all(|w| w != "nvidia"));
     }
 
     #[test]

@@ -31,8 +31,8 @@ use crate::lexicon::{ConceptHit, ConceptId, Lexicon, Rule};
 use crate::reader;
 use crate::responses::Responses;
 use crate::text::{
-    fold, is_common_word, is_stopword, is_stopword_in, laughter, stems, stopword_lang, tokenize,
-    Token, TokenKind,
+    fold, is_common_word, is_stopword, is_stopword_in, laughter, pt_infinitives, stems,
+    stopword_lang, tokenize, Token, TokenKind,
 };
 
 mod builder;
@@ -1232,7 +1232,10 @@ impl Index {
                 read.push(term);
                 continue;
             }
-            let Some(corrected) = self.correct(&term.surface) else {
+            let Some(corrected) = self
+                .known_infinitive(&term.surface)
+                .or_else(|| self.correct(&term.surface))
+            else {
                 read.push(term);
                 continue;
             };
@@ -1310,6 +1313,19 @@ impl Index {
     /// The closest known word within a typo's distance: 1 edit for words of 5-7 letters, 2 from
     /// 8 letters on. Shorter words are never corrected: too many of them are one edit apart
     /// ("nome" and "none", "sede" and "rede").
+    /// The infinitive of an unknown Portuguese verb form, when the index knows that verb.
+    fn known_infinitive(&self, word: &str) -> Option<String> {
+        pt_infinitives(word).into_iter().find(|infinitive| {
+            matches!(
+                (Lookup { index: self }).word(infinitive),
+                WordMeaning::Concept(_)
+            ) || matches!(
+                (Lookup { index: self }).word(infinitive),
+                WordMeaning::Stems(keys) if !keys.is_empty()
+            )
+        })
+    }
+
     fn correct(&self, word: &str) -> Option<String> {
         let len = word.chars().count();
         let max_edits = match len {
@@ -2505,6 +2521,30 @@ mod tests {
         assert!(!holds("e aí, a huawei ajudou a deepseek?", ai));
         assert!(holds("so no nvidia chips for the r2?", negation));
         assert!(holds("why do the ai labs want nvidia", ai));
+    }
+
+    #[test]
+    fn an_inflected_verb_the_index_lacks_is_read_as_its_infinitive() {
+        let index = shipped();
+        let keys = |word: &str| index.query_terms(word).first().map(|t| t.keys);
+        // "usasse" keeps its ending under Snowball; the cards say "usar".
+        assert!(keys("usar").is_some_and(|k| !k.is_empty()));
+        assert_eq!(keys("usasse"), keys("usar"));
+        assert_eq!(keys("usassem"), keys("usar"));
+    }
+
+    #[test]
+    fn wanting_is_how_a_question_is_put_not_its_topic() {
+        for message in [
+            "oq as autoridades queriam q a deepseek usasse no R2?",
+            "what did beijing want deepseek to use for r2?",
+        ] {
+            assert_eq!(
+                shipped().ask(message, None).fact(),
+                Some("beijing-pressure"),
+                "{message}"
+            );
+        }
     }
 
     #[test]

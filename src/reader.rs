@@ -48,6 +48,13 @@ pub fn strip_markup(message: &str) -> String {
             rest = &rest[len..];
             continue;
         }
+        if let Some(after) = rest.strip_prefix("||") {
+            // A spoiler is said apart from the words around it ("||plot twist|| a deepseek
+            // voltou pra nvidia?"): its bounds end a clause, as a line break does.
+            out.push('\n');
+            rest = after;
+            continue;
+        }
         if c == '@' {
             // "@citebot" or "@someone" typed as text names a person, not a topic.
             let len = 1 + rest[1..]
@@ -237,6 +244,14 @@ mod tests {
     fn markdown_markers_go_and_their_words_stay() {
         let cleaned = strip_markup("**qual** plataforma ||spoiler|| `h20` ~~old~~ > quoted");
         assert_eq!(words(&cleaned), "qual plataforma spoiler h20 old > quoted");
+        let spoiled = clauses(&strip_markup(
+            "||plot twist|| a deepseek voltou pra nvidia? 😂",
+        ));
+        let texts: Vec<&str> = spoiled.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, ["plot twist", "a deepseek voltou pra nvidia"]);
+        let hidden = clauses(&strip_markup("||o r2 atrasou?||"));
+        assert_eq!(hidden.len(), 1);
+        assert!(hidden[0].asks);
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub struct ArticleMeta {
     pub relays: String,
     /// File name of the text, relative to the responses folder.
     pub text: String,
+    /// The fact cards that tell the story in brief, headline first: what "tldr?" is answered
+    /// with. Each names a card by its command or an alias.
+    #[serde(default)]
+    pub summary: Vec<String>,
 }
 
 /// A paragraph is a block of text between blank lines; headings count.
@@ -252,6 +256,7 @@ mod tests {
             language: "pt-PT".into(),
             relays: "FT".into(),
             text: "a.txt".into(),
+            summary: Vec::new(),
         }
     }
 

@@ -74,6 +74,9 @@ pub enum Rule {
     Span,
     /// "Exactly", "ao certo": beside "when" it asks for the day.
     Precise,
+    /// "tldr?", "resume pra mim": asks for the story in brief, answered with the cards the
+    /// article names as its summary.
+    Summary,
 }
 
 impl Rule {
@@ -82,7 +85,7 @@ impl Rule {
         self as usize
     }
 
-    pub const ALL: [Rule; 16] = [
+    pub const ALL: [Rule; 17] = [
         Rule::HowMany,
         Rule::When,
         Rule::Who,
@@ -99,6 +102,7 @@ impl Rule {
         Rule::Duration,
         Rule::Span,
         Rule::Precise,
+        Rule::Summary,
     ];
 
     /// The rule's key in `[rules]`.
@@ -120,6 +124,7 @@ impl Rule {
             Rule::Duration => "duration",
             Rule::Span => "span",
             Rule::Precise => "precise",
+            Rule::Summary => "summary",
         }
     }
 }
@@ -453,6 +458,7 @@ day = "day"
 duration = "duration"
 span = "soon"
 precise = "precise"
+summary = "summary"
 [concepts]
 delay = { pt = ["atraso", "adiado"], en = ["delay", "pushed back"] }
 when = { pt = ["quando"], en = ["when"] }
@@ -469,6 +475,7 @@ day = { en = ["what day"] }
 duration = { en = ["how long"] }
 soon = { en = ["weeks"] }
 precise = { en = ["exactly"] }
+summary = { en = ["tldr"] }
 "#;
 
     #[test]

@@ -63,6 +63,7 @@ impl Responses {
             .all(|p| p.severity != crate::problem::Severity::Error)
         {
             problems.extend(uncited_paragraphs(dir, &article, &cards));
+            problems.extend(unknown_summary_cards(dir, &article, &cards));
         }
         let result = Problems(problems);
         if result.has_errors() {
@@ -370,6 +371,52 @@ fn paraphrase_key(question: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// The summary may name only cards that exist, each once, and no more than one answer can show.
+fn unknown_summary_cards(dir: &Path, article: &Article, cards: &[FactCard]) -> Vec<Problem> {
+    let path = dir.join("article.toml");
+    let line = || {
+        fs::read_to_string(&path)
+            .ok()
+            .and_then(|source| {
+                source
+                    .lines()
+                    .position(|l| l.trim_start().starts_with("summary"))
+            })
+            .map_or(1, |i| i + 1)
+    };
+    let mut problems = Vec::new();
+    let summary = &article.meta.summary;
+    if summary.len() > MAX_SUMMARY_CARDS {
+        problems.push(Problem::error(
+            &path,
+            line(),
+            format!(
+                "`summary` names {} cards; an answer shows at most {MAX_SUMMARY_CARDS}",
+                summary.len()
+            ),
+        ));
+    }
+    for (i, name) in summary.iter().enumerate() {
+        if !cards.iter().any(|card| card.names().any(|n| n == name)) {
+            problems.push(Problem::error(
+                &path,
+                line(),
+                format!("`summary` names `{name}`, which is no fact card's command or alias"),
+            ));
+        } else if summary[..i].contains(name) {
+            problems.push(Problem::error(
+                &path,
+                line(),
+                format!("`summary` names `{name}` twice"),
+            ));
+        }
+    }
+    problems
+}
+
+/// A summary answer is one card and at most two more parts, as a message asking three things.
+pub const MAX_SUMMARY_CARDS: usize = 3;
 
 fn uncited_paragraphs(dir: &Path, article: &Article, cards: &[FactCard]) -> Vec<Problem> {
     let text_path = dir.join(&article.meta.text);

@@ -494,3 +494,27 @@ fn learned_questions_are_checked_like_the_cards_and_counted() {
     std::fs::write(&file, "questions = [\"ok?\"]\nanswer = \"invented\"\n").expect("write");
     assert_rejected(&copy, &file, 2, "unknown field `answer`");
 }
+
+#[test]
+fn a_summary_naming_no_card_is_reported_at_its_line() {
+    let copy = Copy::new();
+    let path = copy.root.join("article.toml");
+    let line = copy.edit(
+        &path,
+        "summary = [\"why-r2-delayed\", \"self-sufficiency\"]",
+        "summary = [\"why-r2-delayed\", \"no-such-card\"]",
+    );
+    assert_rejected(&copy, &path, line, "`no-such-card`, which is no fact card");
+}
+
+#[test]
+fn a_summary_of_more_cards_than_an_answer_shows_is_reported() {
+    let copy = Copy::new();
+    let path = copy.root.join("article.toml");
+    let line = copy.edit(
+        &path,
+        "summary = [\"why-r2-delayed\", \"self-sufficiency\"]",
+        "summary = [\"why-r2-delayed\", \"self-sufficiency\", \"h20-deal\", \"r1-training\"]",
+    );
+    assert_rejected(&copy, &path, line, "names 4 cards");
+}

@@ -93,14 +93,16 @@ impl IndexBuilder {
     }
 
     pub fn build(mut self) -> Index {
-        // Questions are read with these whether or not a card holds them: a tag, "exactly", and
-        // the kinds of answer (a day, a length of time) a fact may be unable to give.
+        // Questions are read with these whether or not a card holds them: a tag, "exactly", a
+        // request for the story in brief, and the kinds of answer (a day, a length of time) a
+        // fact may be unable to give.
         for rule in [
             Rule::Confirmation,
             Rule::Precise,
             Rule::Day,
             Rule::Duration,
             Rule::Fail,
+            Rule::Summary,
         ] {
             if let Some(concept) = self.responses.lexicon.rule(rule) {
                 self.keys.intern(KeyText::Concept(concept));

@@ -421,6 +421,7 @@ impl Index {
         let first = reading.clauses.len();
         let follow_up = self.read(question_prefix(message));
         reading.clauses.extend(follow_up.clauses);
+        reading.wants_summary.extend(follow_up.wants_summary);
         reading.cleaned = follow_up.cleaned;
         reading.thanks = follow_up.thanks;
         reading.earlier_messages = first;
@@ -440,6 +441,15 @@ impl Index {
                 .unwrap_or(Lang::En)
         };
         let focus: Vec<usize> = reading.focus(first);
+        // "tldr?" asks for the story; "tldr of the AMD part?" names a topic and is read as usual.
+        let later = first.min(reading.clauses.len());
+        if reading.wants_summary[later..].iter().any(|&asked| asked)
+            && !reading.clauses[later..].iter().any(|c| c.has_topic)
+        {
+            if let Some(summary) = self.summary(reply_lang(None)) {
+                return summary;
+            }
+        }
         if focus.is_empty() {
             let lang = reply_lang(None);
             if reading.clauses[first.min(reading.clauses.len())..]
@@ -506,6 +516,33 @@ impl Index {
             answer.clause = Some(reading.clauses[main_clause.clause].text.clone());
         }
         answer
+    }
+
+    /// The story in brief: the cards the article names as its summary, headline first, each part
+    /// headed by its card's description. `None` when the article names none.
+    fn summary(&self, lang: Lang) -> Option<Answer> {
+        let mut parts = self
+            .responses
+            .article
+            .meta
+            .summary
+            .iter()
+            .filter_map(|name| {
+                let card = self
+                    .responses
+                    .cards
+                    .iter()
+                    .position(|card| card.names().any(|n| n == name))?;
+                let mut part = self.card_answer(card, 1.0, lang, Vec::new(), &[]);
+                part.clause = Some(self.responses.cards[card].description.get(lang).to_string());
+                Some(part)
+            });
+        let mut answer = parts.next()?;
+        answer.more.extend(parts);
+        if answer.more.is_empty() {
+            answer.clause = None;
+        }
+        Some(answer)
     }
 
     /// The outcome for one scored clause: a card, a passage, a suggestion, or a refusal.
@@ -813,6 +850,7 @@ impl Index {
         let cleaned = reader::strip_markup(message);
         let mut clauses = Vec::new();
         let mut thanks = false;
+        let mut wants_summary = Vec::new();
         for clause in merge_follow_ups(reader::clauses(&cleaned)) {
             for (text, asks) in self.split_at_inner_question(&clause.text, clause.asks) {
                 let all_terms = self.query_terms(&text);
@@ -823,10 +861,12 @@ impl Index {
                         thanks |= self.names_rule(term, Rule::Thanks);
                     }
                 }
+                let summary = all_terms.iter().any(|t| self.names_rule(t, Rule::Summary));
                 // A message of laughter and filler alone ("kkkk", "lol") is chat too: it asks
                 // nothing, and "the article doesn't cover that" would answer a question nobody asked.
-                chit_chat |=
-                    !all_terms.is_empty() && all_terms.iter().all(|t| t.role == Role::Filler);
+                chit_chat |= !summary
+                    && !all_terms.is_empty()
+                    && all_terms.iter().all(|t| t.role == Role::Filler);
                 let confirming = self.asks_to_confirm(&all_terms);
                 let terms: Vec<Term> = all_terms
                     .into_iter()
@@ -868,6 +908,7 @@ impl Index {
                     .iter()
                     .filter(|t| matches!(t.role, Role::Content | Role::Exact))
                     .count();
+                wants_summary.push(summary);
                 clauses.push(ReadClause {
                     text,
                     kind,
@@ -882,6 +923,7 @@ impl Index {
             cleaned,
             clauses,
             thanks,
+            wants_summary,
             earlier_messages: 0,
         }
     }
@@ -1743,6 +1785,8 @@ struct Reading {
     clauses: Vec<ReadClause>,
     /// Whether its small talk thanks.
     thanks: bool,
+    /// Whether it asks for the story in brief ("tldr?"), by clause.
+    wants_summary: Vec<bool>,
     /// How many clauses come from earlier messages of the conversation (context only).
     earlier_messages: usize,
 }
@@ -2545,6 +2589,38 @@ mod tests {
                 "{message}"
             );
         }
+    }
+
+    #[test]
+    fn a_request_for_the_story_in_brief_is_answered_with_the_summary_cards() {
+        let index = shipped();
+        let summary = &index.responses.article.meta.summary;
+        assert!(!summary.is_empty(), "the shipped article names its summary");
+        for message in [
+            "tldr pls",
+            "<@123456789012345678> resume pra mim",
+            "what's this article about?",
+            "do que fala o artigo?",
+        ] {
+            let answer = index.ask(message, None);
+            let facts: Vec<&str> = answer.facts().collect();
+            assert_eq!(
+                facts,
+                summary.iter().map(String::as_str).collect::<Vec<_>>(),
+                "{message}"
+            );
+            // Every part is a card's own answer, quotes included.
+            assert!(
+                answer.citations.len()
+                    + answer.more.iter().map(|p| p.citations.len()).sum::<usize>()
+                    >= summary.len()
+            );
+        }
+        // Naming a topic asks about it, not for the story.
+        let amd = index.ask("tldr of the amd licence deal?", None);
+        assert_eq!(amd.facts().collect::<Vec<_>>(), ["h20-deal"]);
+        // Laughter alone is still chat.
+        assert!(index.ask("kkkkk", None).is_chit_chat());
     }
 
     #[test]

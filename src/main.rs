@@ -93,6 +93,21 @@ impl From<LangArg> for Lang {
     }
 }
 
+/// Writes a line to stdout. A closed pipe (`citebot facts | head -1`) is an error that `main`
+/// ends quietly, where `println!` would panic.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout(), $($arg)*)?
+    };
+}
+
+/// [`out!`] without the line end.
+macro_rules! out_raw {
+    ($($arg:tt)*) => {
+        write!(std::io::stdout(), $($arg)*)?
+    };
+}
+
 fn main() -> ExitCode {
     // A .env file fills in what the real environment lacks; the real environment wins. It is
     // read before the command line, whose defaults come from the environment.
@@ -103,11 +118,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        // Whoever reads the output stopped reading: nothing is left to say, and nobody to say it to.
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("citebot: {}", describe(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// An error and its causes on one line, each said once: serenity and hyper repeat their cause in
@@ -224,13 +249,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut store = open_existing(db)?;
             let hash = store.hasher().hash(user);
             let deleted = store.forget(&hash).context("forgetting")?;
-            println!(
+            out!(
                 "forgot user {user}: {} question(s), {} vote(s), {} taught question record(s) deleted",
                 deleted.questions, deleted.votes, deleted.teaches
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check => Ok(check(&cli.responses)),
+        Command::Check => check(&cli.responses),
         Command::Facts => {
             let index = load(&cli.responses)?;
             for card in index.cards() {
@@ -240,7 +265,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     0 => String::new(),
                     n => format!("  ({n} taught)"),
                 };
-                println!(
+                out!(
                     "/{:<20} {}  [{}]{learned}",
                     card.command,
                     card.description.en,
@@ -286,9 +311,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 eprint!("{}", index.explain(&question));
             }
             if json {
-                println!("{}", render::json(&answer));
+                out!("{}", render::json(&answer));
             } else {
-                print!(
+                out_raw!(
                     "{}",
                     render::terminal(&answer, &index.responses().article.meta)
                 );
@@ -328,15 +353,15 @@ fn report(db: Option<PathBuf>, since: &str, json: bool, html: Option<PathBuf>) -
     if let Some(file) = html {
         std::fs::write(&file, report.html())
             .with_context(|| format!("writing {}", file.display()))?;
-        println!(
+        out!(
             "wrote {} ({} question(s))",
             file.display(),
             report.questions
         );
     } else if json {
-        println!("{}", report.json());
+        out!("{}", report.json());
     } else {
-        print!("{}", report.terminal());
+        out_raw!("{}", report.terminal());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -369,13 +394,13 @@ fn load(dir: &std::path::Path) -> Result<Index> {
     Ok(Index::build(responses))
 }
 
-fn check(dir: &std::path::Path) -> ExitCode {
+fn check(dir: &std::path::Path) -> Result<ExitCode> {
     match Responses::load(dir) {
         Ok(responses) => {
             for warning in &responses.warnings {
-                println!("{warning}");
+                out!("{warning}");
             }
-            println!(
+            out!(
                 "{}: ok, {} fact cards, {} taught question(s), {} paragraphs, {} warning(s)",
                 dir.display(),
                 responses.cards.len(),
@@ -387,14 +412,14 @@ fn check(dir: &std::path::Path) -> ExitCode {
                 responses.article.paragraphs.len(),
                 responses.warnings.len()
             );
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
         Err(problems) => {
             for problem in &problems.0 {
-                println!("{problem}");
+                out!("{problem}");
             }
-            println!("{}: {} error(s)", dir.display(), problems.errors().count());
-            ExitCode::FAILURE
+            out!("{}: {} error(s)", dir.display(), problems.errors().count());
+            Ok(ExitCode::FAILURE)
         }
     }
 }

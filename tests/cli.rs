@@ -383,3 +383,27 @@ fn startup_errors_say_each_cause_once() {
         assert_eq!(last.matches(repeated).count(), 1, "{last}");
     }
 }
+
+#[test]
+fn a_reader_that_stops_reading_ends_the_command_quietly() {
+    // `citebot facts | head -1`, `citebot ask ... | head -c 100`: the pipe closes before the
+    // output is written (loading takes milliseconds), and the command ends without a panic.
+    for args in [
+        &["ask", "--json", "porque o R2 atrasou?"][..],
+        &["ask", "porque o R2 atrasou?"][..],
+        &["facts"][..],
+        &["check"][..],
+    ] {
+        let mut child = citebot()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run citebot");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
+    }
+}

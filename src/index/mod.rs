@@ -2524,7 +2524,8 @@ mod tests {
     #[test]
     fn everyday_words_for_the_story_are_read() {
         // Written for this test, not taken from any set: "dump", "short on", "pararem de",
-        // "você viu isso?", "q vergonha" each used to sink or misdirect the question.
+        // "você viu isso?", "q vergonha", "conselho", "pra onde" each used to sink or misdirect
+        // the question.
         for (message, card) in [
             (
                 "yo quick q, is deepseek still using huawei stuff for anything or did they fully dump it",
@@ -2539,6 +2540,12 @@ mod tests {
                 "huawei-engineers",
             ),
             ("why are chinese companies short on nvidia gpus", "gpu-shortage"),
+            // Advice is a softer pressure; a card that states a place answers "where".
+            ("foi só um conselho do governo ou uma ordem?", "beijing-pressure"),
+            (
+                "pra onde a nvidia pode vender os chips com esse acordo?",
+                "h20-deal",
+            ),
         ] {
             assert_eq!(shipped().ask(message, None).fact(), Some(card), "{message}");
         }

@@ -2546,6 +2546,15 @@ mod tests {
                 "pra onde a nvidia pode vender os chips com esse acordo?",
                 "h20-deal",
             ),
+            // Chat's words for bad ("trash") and for measuring up ("stack up", "big players").
+            (
+                "ngl the ascend chips were straight up trash, what went wrong for deepseek?",
+                "ascend-problems",
+            ),
+            (
+                "how does the r1 cost stack up against what the big players spend?",
+                "r1-training",
+            ),
         ] {
             assert_eq!(shipped().ask(message, None).fact(), Some(card), "{message}");
         }

@@ -100,6 +100,8 @@ pub struct Tuning {
     pub suggest_min_coverage: f32,
     /// How much more of a question a quote must cover to lead instead of the card's first.
     pub lead_margin: f32,
+    /// How much more a word of outcome (worked, failed) counts when choosing the leading quote.
+    pub outcome_lead_factor: f32,
     /// How much a known word of another clause of the message counts (the preamble's context).
     pub context_factor: f32,
     /// Score factor for a card none of whose questions asks the specific kind of answer wanted
@@ -126,6 +128,7 @@ impl Default for Tuning {
             suggest_threshold: 0.35,
             context_factor: 0.7,
             lead_margin: 0.1,
+            outcome_lead_factor: 3.0,
             suggest_min_coverage: 0.45,
             unasked_kind_factor: 0.85,
             entity_conflict_factor: 0.5,
@@ -757,7 +760,16 @@ impl Index {
                     }
                     _ => keys.holds(&term.keys),
                 })
-                .map(|(term, weight)| weight * term.factor)
+                .map(|(term, weight)| {
+                    // Whether an attempt worked is what a question about it asks ("huawei sent
+                    // engineers, so it got fixed?"): the quote that says how it ended leads.
+                    let outcome = if self.states_outcome(term) {
+                        self.tuning.outcome_lead_factor
+                    } else {
+                        1.0
+                    };
+                    weight * term.factor * outcome
+                })
                 .sum()
         };
         // The card's own order stands unless a quote answers clearly more of this question.
@@ -1305,6 +1317,11 @@ impl Index {
         let mut seen = HashSet::default();
         read.retain(|t| t.keys.is_empty() || seen.insert(t.keys));
         read
+    }
+
+    /// Whether a term says how something ended: it worked, or it failed.
+    fn states_outcome(&self, term: &Term) -> bool {
+        self.names_rule(term, Rule::Succeed) || self.names_rule(term, Rule::Fail)
     }
 
     /// Whether a clause is a claim put up for confirmation: a tag before or after all that it
@@ -2637,6 +2654,23 @@ mod tests {
         assert_eq!(amd.facts().collect::<Vec<_>>(), ["h20-deal"]);
         // Laughter alone is still chat.
         assert!(index.ask("kkkkk", None).is_chit_chat());
+    }
+
+    #[test]
+    fn the_quote_that_says_how_an_attempt_ended_leads_when_asked_whether_it_worked() {
+        // The question repeats the attempt (engineers sent) to ask how it ended.
+        for message in [
+            "huawei sent engineers, so did training on ascend work in the end?",
+            "a huawei mandou engenheiros e mesmo assim não deu?",
+        ] {
+            let answer = shipped().ask(message, None);
+            assert_eq!(answer.fact(), Some("huawei-engineers"), "{message}");
+            let lead = answer.citations.first().map(|c| c.quote.as_str());
+            assert!(
+                lead.is_some_and(|q| q.contains("nunca foi possível concluir")),
+                "{message}: {lead:?}"
+            );
+        }
     }
 
     #[test]

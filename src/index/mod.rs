@@ -2572,6 +2572,11 @@ mod tests {
                 "how does the r1 cost stack up against what the big players spend?",
                 "r1-training",
             ),
+            // Being left alone is the want of help.
+            (
+                "so huawei just left them alone with all those bugs?",
+                "huawei-engineers",
+            ),
         ] {
             assert_eq!(shipped().ask(message, None).fact(), Some(card), "{message}");
         }

@@ -189,7 +189,7 @@ fn chat_style_dev_set_meets_its_gate() {
         figures.in_scope >= 90 && figures.out_of_scope >= 60,
         "the set is too small"
     );
-    assert_gate(&figures, 0.78, 0.86, 0.085, 0.68);
+    assert_gate(&figures, 0.81, 0.86, 0.085, 0.70);
     assert!(
         figures.chat_correct + 1 >= figures.chat,
         "chit-chat {}/{}",
@@ -232,7 +232,8 @@ fn fifth_dev_set_meets_its_gate() {
 /// Written blind on 2026-11-30 by a new author who read only the article: 160 messages in chat
 /// styles, 66 of them out of scope or small talk, 12 asking two things. Untouched (at d7f521d) it
 /// scored 68/97 = 0.701 in scope, 54/63 = 0.857 refused, 23 wrong (0.144), leading quote 57/94 =
-/// 0.606, small talk 4/7; it is used for the reader after that.
+/// 0.606, small talk 4/7; it is used for the reader after that. Its gates hold today's figures
+/// with a message or two of slack.
 #[test]
 fn sixth_dev_set_meets_its_gate() {
     let figures = measured("dev set 6", "devset6.tsv");
@@ -240,7 +241,7 @@ fn sixth_dev_set_meets_its_gate() {
         figures.in_scope >= 90 && figures.out_of_scope >= 55,
         "the set is too small"
     );
-    assert_no_collapse(&figures, 0.0, 0.0);
+    assert_gate(&figures, 0.78, 0.84, 0.145, 0.68);
 }
 
 /// Written blind on 2026-11-30 by another author in four personas (90 messages, 40 out of

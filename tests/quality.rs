@@ -260,6 +260,15 @@ fn sixth_held_out_set_is_measured() {
     assert_no_collapse(&figures, 0.50, 0.80);
 }
 
+/// Written blind on 2026-11-30 by an author in four personas of their own (110 messages, 43 out of
+/// scope or small talk, 8 asking two things) and never tuned on. Untouched at the commit that added
+/// it: 42/67 = 0.627 in scope, 35/43 = 0.814 refused, 14 wrong (0.127), leading quote 39/67 = 0.582.
+#[test]
+fn seventh_held_out_set_is_measured() {
+    let figures = measured("held-out set 7", "holdout7.tsv");
+    assert_no_collapse(&figures, 0.50, 0.75);
+}
+
 #[test]
 fn held_out_set_is_measured() {
     let figures = measured("held-out set", "holdout.tsv");

@@ -2577,6 +2577,12 @@ mod tests {
                 "so huawei just left them alone with all those bugs?",
                 "huawei-engineers",
             ),
+            // "deram" (gave, came up) and "end up" are how the question is put.
+            (
+                "quais problemas deram com o ascend no treino?",
+                "ascend-problems",
+            ),
+            ("so did deepseek end up crawling back to nvidia?", "back-to-nvidia"),
         ] {
             assert_eq!(shipped().ask(message, None).fact(), Some(card), "{message}");
         }

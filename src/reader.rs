@@ -118,6 +118,12 @@ pub fn clauses(text: &str) -> Vec<Clause> {
                 }
                 flush(&mut current, true);
             }
+            // "tl;dr" is one word, not two clauses.
+            ';' if prev.is_some_and(char::is_alphanumeric)
+                && next.is_some_and(char::is_alphanumeric) =>
+            {
+                current.push(c)
+            }
             '!' | ';' | '…' | '\n' | '—' | '–' => flush(&mut current, false),
             // Chat ends sentences with emoji ("...fiquei boiando 😅 o atraso foi culpa...").
             _ if is_emoji(c) => flush(&mut current, false),
@@ -249,6 +255,10 @@ mod tests {
         ));
         let texts: Vec<&str> = spoiled.iter().map(|c| c.text.as_str()).collect();
         assert_eq!(texts, ["plot twist", "a deepseek voltou pra nvidia"]);
+        let tldr = clauses("asked me for a TL;DR. what's the thesis?");
+        assert_eq!(tldr[0].text, "asked me for a TL;DR");
+        let split = clauses("r2 atrasou; porquê?");
+        assert_eq!(split.len(), 2);
         let hidden = clauses(&strip_markup("||o r2 atrasou?||"));
         assert_eq!(hidden.len(), 1);
         assert!(hidden[0].asks);

@@ -2645,7 +2645,7 @@ mod tests {
             "<@123456789012345678> resume pra mim",
             "what's this article about?",
             "do que fala o artigo?",
-            "my boss asked me for a tl;dr. what's the main thesis here?",
+            "someone asked me for a tl;dr. what's the main thesis here?",
         ] {
             let answer = index.ask(message, None);
             let facts: Vec<&str> = answer.facts().collect();

@@ -2583,6 +2583,11 @@ mod tests {
                 "ascend-problems",
             ),
             ("so did deepseek end up crawling back to nvidia?", "back-to-nvidia"),
+            // "held up" is a delay, not holding.
+            (
+                "deepseek's new model is late, what held it up?",
+                "why-r2-delayed",
+            ),
         ] {
             assert_eq!(shipped().ask(message, None).fact(), Some(card), "{message}");
         }

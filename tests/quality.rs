@@ -174,7 +174,7 @@ fn dev_set_covers_every_card_and_is_not_copied_from_them() {
 #[test]
 fn second_dev_set_is_measured() {
     let figures = measured("dev set 2", "devset2.tsv");
-    assert_no_collapse(&figures, 0.89, 0.87);
+    assert_no_collapse(&figures, 0.91, 0.89);
 }
 
 /// The third dev set: 165 messages written blind (the author read only the article) in the
@@ -204,7 +204,7 @@ fn chat_style_dev_set_meets_its_gate() {
 #[test]
 fn persona_dev_set_is_measured() {
     let figures = measured("dev set 4", "devset4.tsv");
-    assert_no_collapse(&figures, 0.64, 0.90);
+    assert_no_collapse(&figures, 0.68, 0.90);
 }
 
 /// Written blind like the third dev set and never tuned on: only its figures are reported,
@@ -226,7 +226,7 @@ fn fifth_dev_set_meets_its_gate() {
         figures.in_scope >= 100 && figures.out_of_scope >= 60,
         "the set is too small"
     );
-    assert_gate(&figures, 0.76, 0.86, 0.115, 0.71);
+    assert_gate(&figures, 0.81, 0.86, 0.105, 0.76);
 }
 
 /// Written blind on 2026-11-30 by a new author who read only the article: 160 messages in chat

@@ -2691,6 +2691,25 @@ mod tests {
     }
 
     #[test]
+    fn back_then_is_when_a_question_is_set_and_is_it_true_asks_to_confirm() {
+        let index = shipped();
+        for question in [
+            "pq o r1 causou tanto na época",
+            "why did r1 matter so much back then",
+        ] {
+            let unknown: Vec<String> = index
+                .query_terms(question)
+                .into_iter()
+                .filter(|t| t.is_scored() && !index.is_known(t))
+                .map(|t| t.surface)
+                .collect();
+            assert!(unknown.is_empty(), "{question}: {unknown:?}");
+        }
+        let terms = index.query_terms("isn't it true that deepseek ran out of money");
+        assert!(index.asks_to_confirm(&terms));
+    }
+
+    #[test]
     fn thanks_and_questions_about_the_bot_are_chit_chat() {
         for message in [
             "thanks citebot, you helped a lot",

@@ -2588,6 +2588,9 @@ mod tests {
                 "deepseek's new model is late, what held it up?",
                 "why-r2-delayed",
             ),
+            // How big the delay was is answered by "a considerable delay".
+            ("was the r2 delay a small one or a massive one?", "why-r2-delayed"),
+            ("o atraso do r2 foi pequeno ou enorme?", "why-r2-delayed"),
         ] {
             assert_eq!(shipped().ask(message, None).fact(), Some(card), "{message}");
         }

@@ -241,7 +241,7 @@ fn sixth_dev_set_meets_its_gate() {
         figures.in_scope >= 90 && figures.out_of_scope >= 55,
         "the set is too small"
     );
-    assert_gate(&figures, 0.79, 0.84, 0.145, 0.69);
+    assert_gate(&figures, 0.81, 0.82, 0.145, 0.70);
 }
 
 /// Written blind on 2026-11-30 by another author in four personas (90 messages, 40 out of

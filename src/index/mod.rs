@@ -2591,6 +2591,13 @@ mod tests {
             // How big the delay was is answered by "a considerable delay".
             ("was the r2 delay a small one or a massive one?", "why-r2-delayed"),
             ("o atraso do r2 foi pequeno ou enorme?", "why-r2-delayed"),
+            // "isn't" is a negation, not a word "isn"; "going after" is pressure; "daqui" is
+            // where the message points, not a topic.
+            ("so beijing isn't only going after deepseek, right?", "gpu-shortage"),
+            (
+                "the ft link, é daqui que saiu a notícia da deepseek?",
+                "beijing-pressure",
+            ),
         ] {
             assert_eq!(shipped().ask(message, None).fact(), Some(card), "{message}");
         }

@@ -92,11 +92,28 @@ pub fn tokenize_folded(folded: &str) -> Vec<Token> {
         }
         *has_digit = false;
     };
+    // Past an English contraction's tail ("they're", "we've", "it'll"), which says nothing.
+    let mut skip_to = 0;
     for (i, c) in folded.char_indices() {
+        if i < skip_to {
+            continue;
+        }
         if c.is_alphanumeric() {
             has_digit |= c.is_numeric();
             current.push(c);
             continue;
+        }
+        if matches!(c, '\'' | '’') && current.chars().last().is_some_and(char::is_alphabetic) {
+            let after = i + c.len_utf8();
+            let tail_len = folded[after..]
+                .find(|t: char| !t.is_ascii_alphabetic())
+                .unwrap_or(folded.len() - after);
+            if matches!(
+                &folded[after..after + tail_len],
+                "s" | "re" | "ve" | "ll" | "d" | "m"
+            ) {
+                skip_to = after + tail_len;
+            }
         }
         // '.' and ',' are one byte, and so are the ASCII digits around them.
         let joins_digits = matches!(c, '.' | ',')
@@ -684,6 +701,18 @@ mod tests {
 
     fn texts(tokens: &[Token]) -> Vec<&str> {
         tokens.iter().map(|t| t.text.as_str()).collect()
+    }
+
+    #[test]
+    fn an_english_contractions_tail_is_no_word() {
+        assert_eq!(
+            texts(&tokenize(
+                "they're sure we've heard it'll ship, I'd say; nvidia’s chips"
+            )),
+            ["they", "sure", "we", "heard", "it", "ship", "i", "say", "nvidia", "chips"]
+        );
+        // "n't" stays for the lexicon's negations ("didn't" is "didn" + "t").
+        assert_eq!(texts(&tokenize("didn't")), ["didn", "t"]);
     }
 
     #[test]

@@ -388,6 +388,32 @@ mod tests {
     }
 
     #[test]
+    fn a_summary_shows_each_card_as_a_part_within_discords_limits() {
+        let index = shipped_index();
+        let answer = index.ask("tldr pls", Some(Lang::En));
+        let parts: Vec<&str> = answer.facts().collect();
+        assert!(parts.len() >= 2, "{parts:?}");
+        let rendered = answer_embed(&answer, &index, &CommandMentions::new());
+        assert!(
+            rendered.total_chars <= EMBED_TOTAL_MAX,
+            "{}",
+            rendered.total_chars
+        );
+        let value = json(&rendered);
+        let second = index
+            .cards()
+            .iter()
+            .find(|card| card.command == parts[1])
+            .expect("the second part's card");
+        let heading = format!("» {}", escape_user_text(&second.description.en));
+        let fields = value["fields"].as_array().expect("fields");
+        assert!(
+            fields.iter().any(|f| f["name"] == heading.as_str()),
+            "no field {heading:?} in {fields:?}"
+        );
+    }
+
+    #[test]
     fn each_kind_of_answer_says_what_it_is() {
         let index = shipped_index();
         let article = &index.responses().article;

@@ -1375,13 +1375,10 @@ impl Index {
     /// The infinitive of an unknown Portuguese verb form, when the index knows that verb.
     fn known_infinitive(&self, word: &str) -> Option<String> {
         pt_infinitives(word).into_iter().find(|infinitive| {
-            matches!(
-                (Lookup { index: self }).word(infinitive),
-                WordMeaning::Concept(_)
-            ) || matches!(
-                (Lookup { index: self }).word(infinitive),
-                WordMeaning::Stems(keys) if !keys.is_empty()
-            )
+            match (Lookup { index: self }).word(infinitive) {
+                WordMeaning::Concept(_) => true,
+                WordMeaning::Stems(keys) => !keys.is_empty(),
+            }
         })
     }
 
@@ -1456,11 +1453,7 @@ impl Index {
                 None => {}
             }
         }
-        match pt.cmp(&en) {
-            std::cmp::Ordering::Greater => Some(Lang::Pt),
-            std::cmp::Ordering::Less => Some(Lang::En),
-            std::cmp::Ordering::Equal => None,
-        }
+        majority(pt, en)
     }
 
     /// Turns a question into terms: its words are looked up, and a word no card or sentence
@@ -1634,6 +1627,11 @@ fn function_word_lang(tokens: &[Token]) -> Option<Lang> {
             None => {}
         }
     }
+    majority(pt, en)
+}
+
+/// The language with more evidence, if one has more.
+fn majority(pt: usize, en: usize) -> Option<Lang> {
     match pt.cmp(&en) {
         std::cmp::Ordering::Greater => Some(Lang::Pt),
         std::cmp::Ordering::Less => Some(Lang::En),
@@ -2264,12 +2262,21 @@ mod tests {
             "{failing:?}"
         );
         // So a question about the failure leads with the quote that states it.
-        let answer = index.ask("mesmo com ajuda da huawei falhou?", None);
-        assert_eq!(answer.fact(), Some("huawei-engineers"));
+        assert_leads_with(
+            "mesmo com ajuda da huawei falhou?",
+            "huawei-engineers",
+            "nunca foi possível concluir",
+        );
+    }
+
+    /// The message is answered with `card`, whose first quote holds `words`.
+    fn assert_leads_with(message: &str, card: &str, words: &str) {
+        let answer = shipped().ask(message, None);
+        assert_eq!(answer.fact(), Some(card), "{message}");
         let lead = answer.citations.first().map(|c| c.quote.as_str());
         assert!(
-            lead.is_some_and(|q| q.contains("nunca foi possível")),
-            "{lead:?}"
+            lead.is_some_and(|q| q.contains(words)),
+            "{message}: {lead:?}"
         );
     }
 
@@ -2690,13 +2697,7 @@ mod tests {
             "huawei sent engineers, so did training on ascend work in the end?",
             "a huawei mandou engenheiros e mesmo assim não deu?",
         ] {
-            let answer = shipped().ask(message, None);
-            assert_eq!(answer.fact(), Some("huawei-engineers"), "{message}");
-            let lead = answer.citations.first().map(|c| c.quote.as_str());
-            assert!(
-                lead.is_some_and(|q| q.contains("nunca foi possível concluir")),
-                "{message}: {lead:?}"
-            );
+            assert_leads_with(message, "huawei-engineers", "nunca foi possível concluir");
         }
     }
 

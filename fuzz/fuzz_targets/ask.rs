@@ -1,5 +1,5 @@
 //! Fuzzes the path a Discord question takes: `Index::ask`, `Index::suggest` (autocomplete) and
-//! `answer_embed`, on arbitrary UTF-8, checking what `tests/props.rs` checks: no panic, a
+//! `answer_embed`, on arbitrary UTF-8, checking what `tests/integration/props.rs` checks: no panic, a
 //! well-formed answer, and an embed within Discord's limits.
 //!
 //! `cargo +nightly fuzz run ask` from the repository root (see README).

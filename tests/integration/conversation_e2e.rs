@@ -3,7 +3,7 @@
 //! publicly", follow-ups in threads, the 3-second window read from the interaction's id,
 //! registration only when the commands differ, clickable command mentions, user install.
 
-mod common;
+use crate::common;
 use discord_sim as sim;
 
 use std::time::{Duration, Instant};
@@ -548,7 +548,7 @@ async fn a_mention_of_the_bots_managed_role_is_a_mention_of_the_bot() {
     assert_eq!(title(&reply), "Ask me about the article", "{reply}");
 }
 
-/// What a person sees: `cargo test --test conversation_e2e -- --ignored --nocapture transcript`.
+/// What a person sees: `cargo test --test integration conversation_e2e::transcript -- --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "prints a transcript for the README and closing notes"]
 async fn transcript() {

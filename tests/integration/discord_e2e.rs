@@ -1,7 +1,7 @@
 //! End to end: the real `citebot run` binary against the Discord simulator on loopback.
 //! Everything asserted here is what the bot actually sent over REST, as the simulator recorded it.
 
-mod common;
+use crate::common;
 use discord_sim as sim;
 
 use std::time::Duration;
@@ -504,7 +504,7 @@ async fn a_missing_or_rejected_token_exits_with_a_clear_error() {
 }
 
 /// Prints what the simulator recorded for `/why-r2-delayed` and a thread mention, for the README
-/// and release notes: `cargo test --test discord_e2e -- --ignored --nocapture transcript`.
+/// and release notes: `cargo test --test integration discord_e2e::transcript -- --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn transcript() {

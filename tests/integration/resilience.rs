@@ -2,7 +2,7 @@
 //! REST errors and rate limits, a flood of questions, and broken edits of `responses/` while it
 //! runs. Each test drives the real `citebot run` binary through the simulator.
 
-mod common;
+use crate::common;
 use discord_sim as sim;
 
 use std::path::Path;
@@ -480,7 +480,7 @@ async fn the_token_never_appears_in_the_output_even_at_trace_and_sigterm_exits_0
 }
 
 /// 10,000 interactions with 64 in flight; every one answered once; memory stays flat.
-/// Run with `cargo test --release --test resilience -- --ignored --nocapture soak`.
+/// Run with `cargo test --release --test integration resilience::soak -- --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn soak() {

@@ -2,15 +2,15 @@
 //! and well-formed; every embed stays within Discord's limits and pings nobody;
 //! `escape_user_text` and `question_from_mention` do what they promise.
 //!
-//! Bounded to run in under 30 s in a debug build (`cargo test --test props`); every property
+//! Bounded to run in under 30 s in a debug build (`cargo test --test integration props::`); every property
 //! runs under one lock so that the timings of one are not skewed by another.
-//! `cargo test --test props -- --nocapture` prints the slowest call of each property, and
-//! `cargo test --release --test props -- --ignored --nocapture timing_report` a table of the
+//! `cargo test --test integration props:: -- --nocapture` prints the slowest call of each property, and
+//! `cargo test --release --test integration props::timing_report -- --ignored --nocapture` a table of the
 //! slowest input shapes at 100 to 100k characters.
 //!
 //! Time budgets, per `ask` or `suggest` call: 10 ms for questions of up to 6000 characters
 //! (Discord's longest `/ask` question) and 500 ms for inputs of up to 100k, in a release build
-//! (`cargo test --release --test props`). A debug build is ~100x slower on the slowest inputs
+//! (`cargo test --release --test integration props::`). A debug build is ~100x slower on the slowest inputs
 //! (even 100 characters of unknown words take ~11 ms there), so it checks the same budgets
 //! scaled by 100: there they catch a complexity blow-up, not a few milliseconds. What is held
 //! against the budget is the thread's CPU time (wall-clock time on platforms without it), the
@@ -45,7 +45,7 @@ const LONG_MAX: usize = 100_000;
 /// (Unicode normalisation, Snowball, strsim) either. Measured at 90-100x on the slowest inputs.
 const DEBUG_SLOWDOWN: u32 = if cfg!(debug_assertions) { 100 } else { 1 };
 /// Per-call budget for questions of at most `DISCORD_QUESTION_MAX` characters: 10 ms in a
-/// release build (`cargo test --release --test props`), scaled by `DEBUG_SLOWDOWN` in debug.
+/// release build (`cargo test --release --test integration props::`), scaled by `DEBUG_SLOWDOWN` in debug.
 const SHORT_BUDGET: Duration = Duration::from_millis(10 * DEBUG_SLOWDOWN as u64);
 /// Per-call budget for inputs up to `LONG_MAX` characters: 3x the linear extrapolation of the
 /// 10 ms for 6000 characters (167 ms for 100k); the slowest measured is ~250 ms on a busy machine.
@@ -1248,7 +1248,7 @@ fn question_from_mention_drops_every_mention_of_the_bot() {
 
 /// Prints how long `ask` and `suggest` take on the slowest shapes found, at several sizes, without
 /// asserting (the fastest of five runs, three in debug; CPU time):
-/// `cargo test [--release] --test props -- --ignored --nocapture timing_report`.
+/// `cargo test [--release] --test integration props::timing_report -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn timing_report() {

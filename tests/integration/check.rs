@@ -1,7 +1,7 @@
 //! `citebot check` and the data invariants: every citation verbatim, every broken copy of
 //! `responses/` rejected with the right `path:line`.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! identifies with its own shard and answers only its own guilds; `auto` runs Discord's
 //! recommended count in one process.
 
-mod common;
+use crate::common;
 use discord_sim as sim;
 
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! the Discord simulator: the question log, 👍/👎 votes, `/teach` and "Teach citebot", `/stats`,
 //! and the log's survival of `kill -9` during a burst of writes.
 
-mod common;
+use crate::common;
 use discord_sim as sim;
 
 use std::path::{Path, PathBuf};

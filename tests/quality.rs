@@ -11,13 +11,14 @@ const MIN_IN_SCOPE_ACCURACY: f64 = 0.97;
 const MIN_REFUSAL_RATE: f64 = 0.94;
 
 /// The sets the constants are tuned on; the held-out sets are only measured.
-const DEV_SETS: [&str; 6] = [
+const DEV_SETS: [&str; 7] = [
     "devset.tsv",
     "devset2.tsv",
     "devset3.tsv",
     "devset4.tsv",
     "devset5.tsv",
     "devset6.tsv",
+    "devset7.tsv",
 ];
 
 fn report(name: &str, figures: &common::Figures) {
@@ -267,6 +268,29 @@ fn sixth_held_out_set_is_measured() {
 fn seventh_held_out_set_is_measured() {
     let figures = measured("held-out set 7", "holdout7.tsv");
     assert_no_collapse(&figures, 0.50, 0.75);
+}
+
+/// Written blind on 2026-12-02 by an author who read only the article: 140 messages in chat
+/// styles (markup, code-switching, leading and two-part questions), 56 out of scope and 8 small
+/// talk. Untouched at c6e3779: 49/76 = 0.645 in scope, 53/64 = 0.828 refused, 14 wrong
+/// (0.100), leading quote 45/76 = 0.592, small talk 5/8; it is used for the reader after that.
+#[test]
+fn seventh_dev_set_meets_its_gate() {
+    let figures = measured("dev set 7", "devset7.tsv");
+    assert!(
+        figures.in_scope >= 70 && figures.out_of_scope >= 55,
+        "the set is too small"
+    );
+    assert_gate(&figures, 0.63, 0.81, 0.11, 0.57);
+}
+
+/// Written blind on 2026-12-02 by another author in five personas of their own (98 messages) and
+/// never tuned on. Untouched at c6e3779: 24/52 = 0.462 in scope, 36/46 = 0.783 refused, 11 wrong
+/// (0.112), leading quote 19/52 = 0.365, small talk 2/6.
+#[test]
+fn eighth_held_out_set_is_measured() {
+    let figures = measured("held-out set 8", "holdout8.tsv");
+    assert_no_collapse(&figures, 0.40, 0.70);
 }
 
 #[test]

@@ -3,6 +3,10 @@
 
 use std::path::Path;
 
+/// The allocator the binary ships with (see src/main.rs), so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 
 use citebot::{Index, Responses};

@@ -1,6 +1,10 @@
 //! Asks every question of the dev sets repeatedly, for profiling the answering path alone:
 //! `perf record cargo run --release --example ask_profile`.
 use citebot::{Index, Responses};
+
+/// The allocator the binary ships with (see src/main.rs), so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let index = Index::build(Responses::load(&root.join("responses")).expect("valid"));

@@ -2,6 +2,10 @@
 //! profiling: `perf record cargo run --release --example build_profile`. With `--build-only`,
 //! the responses are loaded once and only the build repeats, so a profile shows the build alone.
 use citebot::{Index, Responses};
+
+/// The allocator the binary ships with (see src/main.rs), so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("responses");
     let build_only = std::env::args().any(|a| a == "--build-only");

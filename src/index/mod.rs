@@ -1391,18 +1391,22 @@ impl Index {
             _ => 2,
         };
         let counts = letter_counts(word);
+        // A typo rarely changes how a word starts: "sporting" is not "porting". The buckets are
+        // sorted, so the words that start alike are one run of each, found by binary search.
+        let first = word.chars().next()?;
+        let mut first_bytes = [0u8; 4];
+        let first: &str = first.encode_utf8(&mut first_bytes);
         let mut best: Option<(usize, f64, &str)> = None;
         for candidate_len in len.saturating_sub(max_edits)..=len + max_edits {
             let Some(bucket) = self.vocabulary.get(candidate_len) else {
                 continue;
             };
-            for (candidate, candidate_counts) in bucket {
+            let start = bucket.partition_point(|(candidate, _)| candidate.as_str() < first);
+            let run = &bucket[start..];
+            let run = &run[..run.partition_point(|(candidate, _)| candidate.starts_with(first))];
+            for (candidate, candidate_counts) in run {
                 // Cheap bounds before OSA.
                 if more_than_edits_apart(&counts, candidate_counts, max_edits) {
-                    continue;
-                }
-                // A typo rarely changes how a word starts: "sporting" is not "porting".
-                if candidate.chars().next() != word.chars().next() {
                     continue;
                 }
                 let distance = strsim::osa_distance(word, candidate);

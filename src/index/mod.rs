@@ -1028,6 +1028,14 @@ impl Index {
             .map(|t| t.surface.as_str())
             .collect();
         let names_models = exact_words.iter().any(|w| code_family(w).is_some());
+        // "How many tokens was R1 trained on": the thing to count is a word the article never
+        // uses, so no card counts it, however well the rest of the question fits one.
+        let counts_what_the_article_lacks = query.windows(2).any(|pair| {
+            pair[0].role == Role::QuestionWord
+                && self.asks_kind(&pair[0], AnswerKind::Amount)
+                && pair[1].role == Role::Content
+                && !self.is_known(&pair[1])
+        });
         let mut ranked: Vec<Ranked> = self
             .cards
             .iter()
@@ -1054,6 +1062,9 @@ impl Index {
                 } else {
                     0.0
                 };
+                if counts_what_the_article_lacks {
+                    score *= self.tuning.answer_type_factor;
+                }
                 if asks_price && !card.states_money {
                     score *= self.tuning.answer_type_factor;
                 }
@@ -2215,6 +2226,30 @@ mod tests {
         assert_eq!(index.card_frequency(&name.keys), 0, "{name:?}");
         assert_eq!(*weight, Tuning::default().question_word_weight);
         assert_eq!(index.ask(question, None).fact(), Some("ascend-problems"));
+    }
+
+    #[test]
+    fn a_count_of_something_the_article_never_names_is_not_answered() {
+        let index = shipped();
+        // The card on R1's training counts GPUs and dollars, never tokens.
+        for question in [
+            "how many tokens was R1 trained on?",
+            "quantos tokens usaram para treinar o r1?",
+        ] {
+            let answer = index.ask(question, None);
+            assert_eq!(answer.fact(), None, "{question}: {answer:?}");
+        }
+        // What the article does count is still answered.
+        for question in [
+            "how many GPUs was R1 trained on?",
+            "quantas gpus usaram para treinar o r1?",
+        ] {
+            assert_eq!(
+                index.ask(question, None).fact(),
+                Some("r1-training"),
+                "{question}"
+            );
+        }
     }
 
     #[test]

@@ -281,7 +281,7 @@ fn seventh_dev_set_meets_its_gate() {
         figures.in_scope >= 70 && figures.out_of_scope >= 55,
         "the set is too small"
     );
-    assert_gate(&figures, 0.63, 0.81, 0.11, 0.57);
+    assert_gate(&figures, 0.69, 0.84, 0.095, 0.64);
 }
 
 /// Written blind on 2026-12-02 by another author in five personas of their own (98 messages) and

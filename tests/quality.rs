@@ -23,7 +23,7 @@ const DEV_SETS: [&str; 7] = [
 
 fn report(name: &str, figures: &common::Figures) {
     println!(
-        "{name}: in-scope top-1 {}/{} = {:.3}; out-of-scope refused {}/{} = {:.3}; wrong answers {} ({:.3}); leading quote {}/{} = {:.3}; suggested {}; passages {}; chit-chat {}/{}",
+        "{name}: in-scope top-1 {}/{} = {:.3}; out-of-scope refused {}/{} = {:.3}; wrong answers {} ({:.3}); leading quote {}/{} = {:.3}; suggested {}; passages {}; chit-chat {}/{}; every part answered {}/{}",
         figures.in_scope_correct,
         figures.in_scope,
         figures.accuracy(),
@@ -39,6 +39,8 @@ fn report(name: &str, figures: &common::Figures) {
         figures.passages,
         figures.chat_correct,
         figures.chat,
+        figures.multi_part_complete,
+        figures.multi_part,
     );
     if std::env::var_os("CITEBOT_SHOW_MISSES").is_some() {
         for miss in &figures.misses {
@@ -281,7 +283,7 @@ fn seventh_dev_set_meets_its_gate() {
         figures.in_scope >= 70 && figures.out_of_scope >= 55,
         "the set is too small"
     );
-    assert_gate(&figures, 0.69, 0.84, 0.095, 0.64);
+    assert_gate(&figures, 0.71, 0.84, 0.09, 0.65);
 }
 
 /// Written blind on 2026-12-02 by another author in five personas of their own (98 messages) and

@@ -94,6 +94,8 @@ pub struct Tuning {
     pub entity_conflict_factor: f32,
     /// A card between this and `answer_threshold` is offered as "did you mean", not answered.
     pub suggest_threshold: f32,
+    /// Least score of a second (or third) card answered in the same reply as a first.
+    pub extra_part_threshold: f32,
     /// Score factor for a card that can give the kind of answer asked but is not about it.
     pub unasked_kind_factor: f32,
     /// Least share of the question a suggested card must cover.
@@ -126,6 +128,7 @@ impl Default for Tuning {
             premise_weight: 1.0,
             unknown_decay: 1.0,
             suggest_threshold: 0.35,
+            extra_part_threshold: 0.75,
             context_factor: 0.7,
             lead_margin: 0.1,
             outcome_lead_factor: 3.0,
@@ -494,6 +497,11 @@ impl Index {
             }
             let clause = &reading.clauses[other.clause];
             let mut part = self.decide(other, lang);
+            // A second card in one reply must be surer than the first: a wrong extra card spoils
+            // the whole reply, so a part between the two thresholds is offered as "did you mean".
+            if part.is_answered() && part.confidence < self.tuning.extra_part_threshold {
+                part = self.suggestion(lang, part.confidence);
+            }
             part.alternatives.clear();
             match answer_card(&part, &self.responses.cards) {
                 Some(card) if answered.contains(&card) => continue,
@@ -597,17 +605,25 @@ impl Index {
             && best.coverage >= self.tuning.suggest_min_coverage
         {
             return Answer {
-                matched: Matched::Suggested,
-                confidence: best.score,
-                lang,
-                summary: suggestion_text(lang).to_string(),
-                citations: Vec::new(),
                 alternatives: alternatives(None),
-                clause: None,
-                more: Vec::new(),
+                ..self.suggestion(lang, best.score)
             };
         }
         self.refusal(lang, alternatives(None), best.score)
+    }
+
+    /// "Did you mean": the card is plausible but not sure enough to answer with.
+    fn suggestion(&self, lang: Lang, confidence: f32) -> Answer {
+        Answer {
+            matched: Matched::Suggested,
+            confidence,
+            lang,
+            summary: suggestion_text(lang).to_string(),
+            citations: Vec::new(),
+            alternatives: Vec::new(),
+            clause: None,
+            more: Vec::new(),
+        }
     }
 
     /// How a message is read and scored, for people tuning cards and the lexicon.
@@ -2226,6 +2242,32 @@ mod tests {
         assert_eq!(index.card_frequency(&name.keys), 0, "{name:?}");
         assert_eq!(*weight, Tuning::default().question_word_weight);
         assert_eq!(index.ask(question, None).fact(), Some("ascend-problems"));
+    }
+
+    #[test]
+    fn a_second_card_in_one_reply_must_be_surer_than_the_first() {
+        let index = shipped();
+        // The guess after the question ("did Huawei cancel the contract?") fits the H20 deal's
+        // card only loosely: it is offered, not answered beside the real answer.
+        let guess =
+            "porque é que a deepseek teve de voltar atrás? foi a huawei que cancelou o contrato?";
+        let answer = index.ask(guess, None);
+        assert_eq!(answer.fact(), Some("back-to-nvidia"), "{answer:?}");
+        let [part] = answer.more.as_slice() else {
+            panic!("one more part: {answer:?}");
+        };
+        assert!(
+            part.confidence < Tuning::default().extra_part_threshold,
+            "{part:?}"
+        );
+        assert!(part.is_suggested() && part.fact().is_none(), "{part:?}");
+        // Two questions that each fit a card surely get both answers.
+        let both = index.ask(
+            "why was r2 delayed? and how much of the h20 revenue does the us government get?",
+            None,
+        );
+        let facts: Vec<&str> = both.facts().collect();
+        assert_eq!(facts, ["why-r2-delayed", "h20-deal"], "{both:?}");
     }
 
     #[test]

@@ -36,6 +36,10 @@ pub struct Figures {
     /// Small-talk messages, and those answered as small talk.
     pub chat: usize,
     pub chat_correct: usize,
+    /// In-scope messages that ask two or more things, and those whose every part is answered
+    /// (each by one of its own cards).
+    pub multi_part: usize,
+    pub multi_part_complete: usize,
     pub misses: Vec<String>,
 }
 
@@ -103,6 +107,15 @@ pub fn evaluate(index: &Index, set: &[Labelled]) -> Figures {
             };
             // Right: some answered card is one the message asks for, and none is foreign to it.
             let right = facts.iter().any(|f| allowed(f)) && facts.iter().all(|f| allowed(f));
+            if !item.also.is_empty() {
+                figures.multi_part += 1;
+                let answers_part =
+                    |part: &Vec<String>| part.iter().any(|e| facts.contains(&e.as_str()));
+                let complete = std::iter::once(&item.expected)
+                    .chain(&item.also)
+                    .all(answers_part);
+                figures.multi_part_complete += usize::from(right && complete);
+            }
             if let Some(lead) = &item.lead {
                 figures.lead_total += 1;
                 let wanted = article.locate(lead);

@@ -487,7 +487,7 @@ impl Index {
             .map_or(0, |(i, _)| i);
         let main_clause = &scored[main];
         let lang = reply_lang(main_clause.ranked.first().and_then(|r| r.lang));
-        let mut answer = self.decide(main_clause, lang);
+        let mut answer = self.decide(main_clause, lang, self.tuning.answer_threshold);
         let mut answered: Vec<usize> = answer_card(&answer, &self.responses.cards)
             .into_iter()
             .collect();
@@ -496,12 +496,9 @@ impl Index {
                 continue;
             }
             let clause = &reading.clauses[other.clause];
-            let mut part = self.decide(other, lang);
             // A second card in one reply must be surer than the first: a wrong extra card spoils
-            // the whole reply, so a part between the two thresholds is offered as "did you mean".
-            if part.is_answered() && part.confidence < self.tuning.extra_part_threshold {
-                part = self.suggestion(lang, part.confidence);
-            }
+            // the whole reply.
+            let mut part = self.decide(other, lang, self.tuning.extra_part_threshold);
             part.alternatives.clear();
             match answer_card(&part, &self.responses.cards) {
                 Some(card) if answered.contains(&card) => continue,
@@ -557,7 +554,10 @@ impl Index {
     }
 
     /// The outcome for one scored clause: a card, a passage, a suggestion, or a refusal.
-    fn decide(&self, scored: &ScoredClause, lang: Lang) -> Answer {
+    /// The answer to one scored clause: its best card if that scores `answer_at` or more; "did
+    /// you mean" for a card above the answer threshold but below `answer_at` (an extra part of
+    /// a reply); else a direct passage, a suggestion or a refusal.
+    fn decide(&self, scored: &ScoredClause, lang: Lang, answer_at: f32) -> Answer {
         let ranked = &scored.ranked;
         let alternatives = |skip: Option<usize>| -> Vec<String> {
             ranked
@@ -570,7 +570,14 @@ impl Index {
         let Some(best) = ranked.first() else {
             return self.refusal(lang, Vec::new(), 0.0);
         };
-        if best.score >= self.tuning.answer_threshold {
+        let answer_at = answer_at.max(self.tuning.answer_threshold);
+        if best.score >= self.tuning.answer_threshold && best.score < answer_at {
+            return Answer {
+                alternatives: alternatives(None),
+                ..self.suggestion(lang, best.score)
+            };
+        }
+        if best.score >= answer_at {
             return self.card_answer(
                 best.card,
                 best.score,

@@ -11,7 +11,7 @@ const MIN_IN_SCOPE_ACCURACY: f64 = 0.97;
 const MIN_REFUSAL_RATE: f64 = 0.94;
 
 /// The sets the constants are tuned on; the held-out sets are only measured.
-const DEV_SETS: [&str; 7] = [
+const DEV_SETS: [&str; 8] = [
     "devset.tsv",
     "devset2.tsv",
     "devset3.tsv",
@@ -19,6 +19,7 @@ const DEV_SETS: [&str; 7] = [
     "devset5.tsv",
     "devset6.tsv",
     "devset7.tsv",
+    "devset8.tsv",
 ];
 
 fn report(name: &str, figures: &common::Figures) {
@@ -284,6 +285,19 @@ fn seventh_dev_set_meets_its_gate() {
         "the set is too small"
     );
     assert_gate(&figures, 0.71, 0.84, 0.09, 0.65);
+}
+
+/// Written blind on 2026-12-02 by an author who read only the article: 160 messages in chat
+/// styles (quoted replies, markup, code-switching, wrong premises, two-part questions), 60 out of
+/// scope and 10 small talk. Untouched at 03b0181: 57/89 = 0.640 in scope, 56/70 = 0.800 refused,
+/// 22 wrong (0.138), leading quote 52/87 = 0.598, small talk 6/10, every part answered 3/3.
+#[test]
+fn eighth_dev_set_is_measured() {
+    let figures = measured("dev set 8", "devset8.tsv");
+    assert!(
+        figures.in_scope >= 80 && figures.out_of_scope >= 55,
+        "the set is too small"
+    );
 }
 
 /// Written blind on 2026-12-02 by another author in five personas of their own (98 messages) and

@@ -50,6 +50,9 @@ pub enum Rule {
     Who,
     /// "Where": answered only by a card one of whose questions asks where.
     Where,
+    /// "What is it called", "qual o nome": answered only by a card one of whose questions asks
+    /// for a name, since the article names few things (no people, no outlet, no regulator).
+    Name,
     /// Money: "how many dollars" is not answered by a percentage.
     Money,
     /// Cost: "how much does it cost" asks for money.
@@ -85,11 +88,12 @@ impl Rule {
         self as usize
     }
 
-    pub const ALL: [Rule; 17] = [
+    pub const ALL: [Rule; 18] = [
         Rule::HowMany,
         Rule::When,
         Rule::Who,
         Rule::Where,
+        Rule::Name,
         Rule::Money,
         Rule::Cost,
         Rule::Price,
@@ -112,6 +116,7 @@ impl Rule {
             Rule::When => "when",
             Rule::Who => "who",
             Rule::Where => "where",
+            Rule::Name => "name",
             Rule::Money => "money",
             Rule::Cost => "cost",
             Rule::Price => "price",
@@ -446,6 +451,7 @@ how_many = "amount"
 when = "when"
 who = "who"
 where = "where"
+name = "name"
 money = "money"
 cost = "money"
 price = "money"
@@ -465,6 +471,7 @@ when = { pt = ["quando"], en = ["when"] }
 amount = { pt = ["quanto"], en = ["how much"] }
 who = { en = ["who"] }
 where = { en = ["where"] }
+name = { en = ["name"] }
 money = { en = ["dollars"] }
 thanks = { en = ["thanks"] }
 negation = { en = ["not"] }

@@ -103,6 +103,7 @@ impl IndexBuilder {
             Rule::Duration,
             Rule::Fail,
             Rule::Summary,
+            Rule::Name,
         ] {
             if let Some(concept) = self.responses.lexicon.rule(rule) {
                 self.keys.intern(KeyText::Concept(concept));
@@ -199,7 +200,7 @@ impl IndexBuilder {
             })
             .collect();
         let rule_keys = Rule::ALL.map(|rule| self.rule_key(rule));
-        let specific_answer_types = [Rule::Who, Rule::Where]
+        let specific_answer_types = [Rule::Who, Rule::Where, Rule::Name]
             .iter()
             .filter_map(|rule| self.rule_key(*rule))
             .collect();

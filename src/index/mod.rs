@@ -997,7 +997,19 @@ impl Index {
                 || (after_comma && CLAUSE_OPENERS.contains(&folded.as_str()))
                 || asked_whether
         };
-        match (PREAMBLE_MIN_WORDS..words.len().saturating_sub(1)).find(|&i| opens(i)) {
+        // "what's the name of the journalist who wrote it": after a question, "who" or "which"
+        // with no comma before it opens a relative clause of the same question.
+        let relative = |i: usize| {
+            RELATIVE_PRONOUNS.contains(&bare_word(words[i]).as_str())
+                && !words[i - 1].ends_with([',', ':'])
+                && words[..i].iter().any(|w| {
+                    STRONG_CLAUSE_OPENERS.contains(&bare_word(w).replace(['\'', '’'], "").as_str())
+                })
+        };
+        match (PREAMBLE_MIN_WORDS..words.len().saturating_sub(1))
+            .find(|&i| opens(i))
+            .filter(|&i| !relative(i))
+        {
             Some(at) => vec![
                 (words[..at].join(" "), false),
                 (words[at..].join(" "), true),
@@ -1798,6 +1810,9 @@ fn is_clause_opener(word: &str) -> bool {
 /// Conjunctions that, followed by a question word, start a second question.
 const QUESTION_JOINERS: &[&str] = &["and", "also", "but", "or", "e", "mas", "ou", "tb", "tambem"];
 
+/// Question words that also open a relative clause ("the journalist who wrote it").
+const RELATIVE_PRONOUNS: &[&str] = &["who", "whom", "which"];
+
 /// Question words that never join two clauses of a statement.
 const STRONG_CLAUSE_OPENERS: &[&str] = &[
     "why", "what", "whats", "which", "who", "where", "porque", "porquê", "pq", "qual", "quais",
@@ -2573,6 +2588,19 @@ mod tests {
             Some("why did r2 get delayed")
         );
         assert_eq!(found.last().map(|c| c.1), Some(ClauseKind::Question));
+    }
+
+    #[test]
+    fn who_after_a_question_opens_a_relative_clause_not_a_second_question() {
+        let found = kinds("what's the name of the journalist who wrote the FT report?");
+        assert_eq!(found.len(), 1, "{found:?}");
+        // After a statement, "who" still starts the question.
+        let found =
+            kinds("ok so i saw a long thread on this and now wondering who pushed deepseek");
+        assert_eq!(
+            found.last().map(|c| c.0.as_str()),
+            Some("who pushed deepseek")
+        );
     }
 
     #[test]

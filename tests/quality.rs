@@ -290,14 +290,16 @@ fn seventh_dev_set_meets_its_gate() {
 /// Written blind on 2026-12-02 by an author who read only the article: 160 messages in chat
 /// styles (quoted replies, markup, code-switching, wrong premises, two-part questions), 60 out of
 /// scope and 10 small talk. Untouched at 03b0181: 57/89 = 0.640 in scope, 56/70 = 0.800 refused,
-/// 22 wrong (0.138), leading quote 52/87 = 0.598, small talk 6/10, every part answered 3/3.
+/// 22 wrong (0.138), leading quote 52/87 = 0.598, small talk 6/10, every part answered 3/3; it is
+/// tuned on after that.
 #[test]
-fn eighth_dev_set_is_measured() {
+fn eighth_dev_set_meets_its_gate() {
     let figures = measured("dev set 8", "devset8.tsv");
     assert!(
         figures.in_scope >= 80 && figures.out_of_scope >= 55,
         "the set is too small"
     );
+    assert_gate(&figures, 0.65, 0.82, 0.13, 0.60);
 }
 
 /// Written blind on 2026-12-02 by another author in five personas of their own (98 messages) and

@@ -1328,7 +1328,9 @@ impl Index {
         terms.truncate(MAX_QUERY_TERMS);
         let mut read = Vec::with_capacity(terms.len());
         for term in terms {
-            if term.kind != TokenKind::Word || self.is_known(&term) {
+            // A word the lexicon lists ("based", "ano") is spelled as meant, even if no card
+            // holds it: it is not a typo of a word some card holds ("bashed").
+            if term.kind != TokenKind::Word || self.is_known(&term) || term.listed {
                 read.push(term);
                 continue;
             }
@@ -2313,6 +2315,20 @@ mod tests {
                 "{question}"
             );
         }
+    }
+
+    #[test]
+    fn a_word_the_lexicon_lists_is_never_typo_corrected() {
+        let index = shipped();
+        // "based" is listed as a topic the article lacks; one letter away is "bashed" (describe).
+        let terms = index.query_terms("where is deepseek based?");
+        let based = terms.iter().find(|t| t.surface.starts_with("bas"));
+        assert_eq!(
+            based.map(|t| t.surface.as_str()),
+            Some("based"),
+            "{terms:?}"
+        );
+        assert_eq!(index.ask("where is deepseek based?", None).fact(), None);
     }
 
     #[test]

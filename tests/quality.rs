@@ -284,7 +284,7 @@ fn seventh_dev_set_meets_its_gate() {
         figures.in_scope >= 70 && figures.out_of_scope >= 55,
         "the set is too small"
     );
-    assert_gate(&figures, 0.71, 0.84, 0.09, 0.65);
+    assert_gate(&figures, 0.74, 0.84, 0.09, 0.70);
 }
 
 /// Written blind on 2026-12-02 by an author who read only the article: 160 messages in chat
@@ -299,7 +299,7 @@ fn eighth_dev_set_meets_its_gate() {
         figures.in_scope >= 80 && figures.out_of_scope >= 55,
         "the set is too small"
     );
-    assert_gate(&figures, 0.65, 0.82, 0.13, 0.60);
+    assert_gate(&figures, 0.69, 0.82, 0.13, 0.62);
 }
 
 /// Written blind on 2026-12-02 by another author in five personas of their own (98 messages) and

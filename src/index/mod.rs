@@ -336,7 +336,7 @@ pub struct Index {
     vocabulary: Vec<Vec<(String, LetterCounts)>>,
     /// Words seen only in one language's questions, for reply-language evidence.
     word_lang: HashMap<String, Lang>,
-    /// Keys of the question words that ask for a specific kind of answer (who, where).
+    /// Keys of the question words that ask for a specific kind of answer (who, where, a name).
     specific_answer_types: Vec<Key>,
     /// The key of each scoring rule's concept, in [`Rule::ALL`]'s order.
     rule_keys: [Option<Key>; Rule::ALL.len()],

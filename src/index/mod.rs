@@ -1002,9 +1002,9 @@ impl Index {
         let relative = |i: usize| {
             RELATIVE_PRONOUNS.contains(&bare_word(words[i]).as_str())
                 && !words[i - 1].ends_with([',', ':'])
-                && words[..i].iter().any(|w| {
-                    STRONG_CLAUSE_OPENERS.contains(&bare_word(w).replace(['\'', '’'], "").as_str())
-                })
+                && words[..i]
+                    .iter()
+                    .any(|w| STRONG_CLAUSE_OPENERS.contains(&bare_word(w).as_str()))
         };
         match (PREAMBLE_MIN_WORDS..words.len().saturating_sub(1))
             .find(|&i| opens(i))
@@ -1801,8 +1801,9 @@ const ASKING_VERBS: &[&str] = &[
 ];
 
 /// A word of a clause as the openers are listed: folded, without the punctuation around it.
+/// Apostrophes go too: "what's" is listed as "whats".
 fn bare_word(word: &str) -> String {
-    fold(word.trim_matches(|c: char| !c.is_alphanumeric()))
+    fold(word.trim_matches(|c: char| !c.is_alphanumeric())).replace(['\'', '’'], "")
 }
 
 fn is_clause_opener(word: &str) -> bool {
